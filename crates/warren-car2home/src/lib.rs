@@ -1,0 +1,1 @@
+//! warren-car2home (work in progress).

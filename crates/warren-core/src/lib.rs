@@ -1,0 +1,1 @@
+//! warren-core (work in progress).

@@ -1,0 +1,1 @@
+//! warren-mqtt (work in progress).

@@ -1,0 +1,1 @@
+//! warren-topic (work in progress).

@@ -1,0 +1,1 @@
+//! Fuzz targets for Warren decoders live in `fuzz_targets/`.
