@@ -48,6 +48,7 @@ mod matching;
 mod registry;
 mod table;
 mod topic;
+mod trie;
 
 pub use direct::DirectTable;
 pub use error::{InvalidReason, Limits, PatternError};

@@ -4,13 +4,12 @@ use std::hash::Hash;
 
 use crate::matching::validate_mqtt;
 use crate::registry::Registry;
-use crate::{
-    amqp_matches, limits_check, mqtt_matches, Binding, Limits, PatternError, RoutingTable,
-};
+use crate::trie::{Syntax, Trie};
+use crate::{limits_check, Binding, Limits, PatternError, RoutingTable};
 
 /// AMQP topic-exchange routing: `.`-separated words, `*` matches one word, `#` zero or more.
 ///
-/// Semantics are RabbitMQ's, see [`amqp_matches`].
+/// Semantics are RabbitMQ's, see [`amqp_matches`](crate::amqp_matches).
 ///
 /// ```
 /// use warren_topic::{RoutingTable, TopicTable};
@@ -25,15 +24,13 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct TopicTable<D> {
     registry: Registry<D>,
+    trie: Trie<D>,
     limits: Limits,
 }
 
 impl<D> Default for TopicTable<D> {
     fn default() -> Self {
-        TopicTable {
-            registry: Registry::default(),
-            limits: Limits::amqp(),
-        }
+        Self::with_limits(Limits::amqp())
     }
 }
 
@@ -47,6 +44,7 @@ impl<D> TopicTable<D> {
     pub fn with_limits(limits: Limits) -> Self {
         TopicTable {
             registry: Registry::default(),
+            trie: Trie::new(Syntax::AMQP),
             limits,
         }
     }
@@ -55,24 +53,33 @@ impl<D> TopicTable<D> {
 impl<D: Clone + Eq + Hash> RoutingTable<D> for TopicTable<D> {
     fn bind(&mut self, pattern: &str, destination: D) -> Result<(), PatternError> {
         limits_check::check(pattern, &self.limits, '.', "#")?;
-        self.registry.add(pattern, destination);
+        if self.registry.add(pattern, destination.clone()) {
+            self.trie.insert(pattern, destination);
+        }
         Ok(())
     }
 
     fn unbind(&mut self, pattern: &str, destination: &D) -> bool {
-        self.registry.remove(pattern, destination).is_some()
+        match self.registry.remove(pattern, destination) {
+            None => false,
+            Some(false) => true,
+            Some(true) => {
+                self.trie.remove(pattern, destination);
+                true
+            }
+        }
     }
 
     fn remove_destination(&mut self, destination: &D) -> usize {
-        self.registry.take_destination(destination).len()
+        let patterns = self.registry.take_destination(destination);
+        for pattern in &patterns {
+            self.trie.remove(pattern, destination);
+        }
+        patterns.len()
     }
 
     fn route(&self, key: &str, out: &mut Vec<D>) {
-        for (destination, patterns) in self.registry.iter() {
-            if patterns.keys().any(|p| amqp_matches(key, p)) {
-                out.push(destination.clone());
-            }
-        }
+        self.trie.route(key, out);
     }
 
     fn bindings(&self) -> Vec<Binding<D>> {
@@ -87,7 +94,7 @@ impl<D: Clone + Eq + Hash> RoutingTable<D> for TopicTable<D> {
 /// MQTT subscription routing: `/`-separated levels, `+` one level, `#` the rest including the
 /// parent level; topics starting with `$` are not matched by a leading wildcard.
 ///
-/// Semantics are MQTT 3.1.1 / 5.0 section 4.7, see [`mqtt_matches`]. Invalid filters are refused
+/// Semantics are MQTT 3.1.1 / 5.0 section 4.7, see [`mqtt_matches`](crate::mqtt_matches). Invalid filters are refused
 /// with [`PatternError::Invalid`].
 ///
 /// ```
@@ -106,15 +113,13 @@ impl<D: Clone + Eq + Hash> RoutingTable<D> for TopicTable<D> {
 #[derive(Debug, Clone)]
 pub struct MqttTable<D> {
     registry: Registry<D>,
+    trie: Trie<D>,
     limits: Limits,
 }
 
 impl<D> Default for MqttTable<D> {
     fn default() -> Self {
-        MqttTable {
-            registry: Registry::default(),
-            limits: Limits::mqtt(),
-        }
+        Self::with_limits(Limits::mqtt())
     }
 }
 
@@ -128,6 +133,7 @@ impl<D> MqttTable<D> {
     pub fn with_limits(limits: Limits) -> Self {
         MqttTable {
             registry: Registry::default(),
+            trie: Trie::new(Syntax::MQTT),
             limits,
         }
     }
@@ -137,24 +143,33 @@ impl<D: Clone + Eq + Hash> RoutingTable<D> for MqttTable<D> {
     fn bind(&mut self, pattern: &str, destination: D) -> Result<(), PatternError> {
         validate_mqtt(pattern)?;
         limits_check::check(pattern, &self.limits, '/', "#")?;
-        self.registry.add(pattern, destination);
+        if self.registry.add(pattern, destination.clone()) {
+            self.trie.insert(pattern, destination);
+        }
         Ok(())
     }
 
     fn unbind(&mut self, pattern: &str, destination: &D) -> bool {
-        self.registry.remove(pattern, destination).is_some()
+        match self.registry.remove(pattern, destination) {
+            None => false,
+            Some(false) => true,
+            Some(true) => {
+                self.trie.remove(pattern, destination);
+                true
+            }
+        }
     }
 
     fn remove_destination(&mut self, destination: &D) -> usize {
-        self.registry.take_destination(destination).len()
+        let patterns = self.registry.take_destination(destination);
+        for pattern in &patterns {
+            self.trie.remove(pattern, destination);
+        }
+        patterns.len()
     }
 
     fn route(&self, key: &str, out: &mut Vec<D>) {
-        for (destination, patterns) in self.registry.iter() {
-            if patterns.keys().any(|p| mqtt_matches(key, p)) {
-                out.push(destination.clone());
-            }
-        }
+        self.trie.route(key, out);
     }
 
     fn bindings(&self) -> Vec<Binding<D>> {
