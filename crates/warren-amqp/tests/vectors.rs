@@ -15,8 +15,10 @@
 use bytes::{Bytes, BytesMut};
 use warren_amqp::*;
 
-/// Both captured sessions negotiated `frame_max = 4096`, so every frame fits under it.
+/// The pika session negotiated `frame_max = 4096`, so every frame fits under it.
 const FRAME_MAX: u32 = 4096;
+/// lapin asked for 4096 too but negotiates at least 8192.
+const LAPIN_FRAME_MAX: u32 = 8192;
 
 fn vector(name: &str) -> Bytes {
     let path = format!("{}/tests/vectors/{name}.bin", env!("CARGO_MANIFEST_DIR"));
@@ -25,7 +27,7 @@ fn vector(name: &str) -> Bytes {
 
 /// Decodes a captured stream (the client's starts with the protocol header), checks that it
 /// re-encodes byte-exactly and that reading it in small chunks gives the same frames.
-fn frames(name: &str) -> Vec<Frame> {
+fn frames(name: &str, frame_max: u32) -> Vec<Frame> {
     let data = vector(name);
     let mut stream = data.clone();
     let mut expected_wire = BytesMut::new();
@@ -37,7 +39,7 @@ fn frames(name: &str) -> Vec<Frame> {
         expected_wire.extend_from_slice(&stream.split_to(PROTOCOL_HEADER.len()));
     }
     let mut buf = BytesMut::from(&stream[..]);
-    let mut decoder = FrameDecoder::new(FRAME_MAX);
+    let mut decoder = FrameDecoder::new(frame_max);
     let mut frames = Vec::new();
     while let Some(f) = decoder.decode(&mut buf).unwrap() {
         frames.push(f);
@@ -45,7 +47,7 @@ fn frames(name: &str) -> Vec<Frame> {
     assert!(buf.is_empty(), "{name}: {} trailing bytes", buf.len());
 
     for f in &frames {
-        f.encode(&mut expected_wire, FRAME_MAX).unwrap();
+        f.encode(&mut expected_wire, frame_max).unwrap();
     }
     assert!(
         expected_wire[..] == data[..],
@@ -53,7 +55,7 @@ fn frames(name: &str) -> Vec<Frame> {
     );
 
     for chunk in [1, 2, 3, 7, 8, 13, 1000] {
-        let mut decoder = FrameDecoder::new(FRAME_MAX);
+        let mut decoder = FrameDecoder::new(frame_max);
         let mut buf = BytesMut::new();
         let mut again = Vec::new();
         for piece in stream.chunks(chunk) {
@@ -140,7 +142,7 @@ fn pika_properties() -> BasicProperties {
 
 #[test]
 fn pika_client_handshake() {
-    let frames = frames("pika_client");
+    let frames = frames("pika_client", FRAME_MAX);
     let Method::ConnectionStartOk(start_ok) = method_at(&frames, 0) else {
         panic!("{:?}", frames[0])
     };
@@ -197,7 +199,7 @@ fn pika_client_handshake() {
 
 #[test]
 fn pika_client_publishes() {
-    let frames = frames("pika_client");
+    let frames = frames("pika_client", FRAME_MAX);
     let msgs = messages(&frames, 1);
     assert_eq!(msgs.len(), 3);
     let publish = Method::BasicPublish(BasicPublish {
@@ -244,7 +246,7 @@ fn pika_client_publishes() {
 
 #[test]
 fn rabbitmq_server_side_of_the_pika_session() {
-    let frames = frames("pika_server");
+    let frames = frames("pika_server", FRAME_MAX);
     let Method::ConnectionStart(start) = method_at(&frames, 0) else {
         panic!()
     };
@@ -286,4 +288,100 @@ fn rabbitmq_server_side_of_the_pika_session() {
     assert!(matches!(&msgs[0].method, Method::BasicGetOk(g) if g.routing_key == "car.42.status"));
     assert_eq!(msgs[0].properties, pika_properties());
     assert_eq!(&msgs[0].body[..], br#"{"online":true}"#);
+}
+
+#[test]
+fn lapin_client_handshake_and_publishes() {
+    let frames = frames("lapin_client", LAPIN_FRAME_MAX);
+    let Method::ConnectionStartOk(start_ok) = method_at(&frames, 0) else {
+        panic!("{:?}", frames[0])
+    };
+    assert_eq!(
+        start_ok
+            .client_properties
+            .get("product")
+            .and_then(FieldValue::as_str),
+        Some("lapin")
+    );
+    assert_eq!(&start_ok.response[..], b"\0rabbit\0MQ321");
+    assert!(matches!(
+        method_at(&frames, 1),
+        Method::ConnectionTuneOk(ConnectionTuneOk {
+            frame_max: 8192,
+            heartbeat: 60,
+            ..
+        })
+    ));
+    let Method::QueueDeclare(q) = method_at(&frames, 5) else {
+        panic!()
+    };
+    assert!(q.auto_delete);
+    assert_eq!(
+        q.arguments.get("x-message-ttl"),
+        Some(&FieldValue::I32(60_000))
+    );
+
+    let msgs = messages(&frames, 1);
+    assert_eq!(msgs.len(), 2);
+    let mut headers = FieldTable::new();
+    headers.insert("car", "42".into()).unwrap();
+    headers.insert("n", FieldValue::I64(-7)).unwrap();
+    headers.insert("ok", FieldValue::Bool(true)).unwrap();
+    assert_eq!(
+        msgs[0].properties,
+        BasicProperties {
+            content_type: s("application/json"),
+            headers: Some(headers),
+            delivery_mode: Some(2),
+            priority: Some(3),
+            message_id: s("m-1"),
+            timestamp: Some(1_700_000_000),
+            ..Default::default()
+        }
+    );
+    assert_eq!(&msgs[0].body[..], br#"{"speed":88}"#);
+    assert_eq!(
+        msgs[1].method,
+        Method::BasicPublish(BasicPublish {
+            exchange: ShortStr::from_static("amq.topic"),
+            routing_key: ShortStr::from_static("car.42.blob"),
+            mandatory: true,
+            ..Default::default()
+        })
+    );
+    assert_eq!(&msgs[1].body[..], &[b'x'; 10_000][..]);
+}
+
+#[test]
+fn rabbitmq_returns_lapins_unroutable_mandatory_message() {
+    let frames = frames("lapin_server", LAPIN_FRAME_MAX);
+    let msgs = messages(&frames, 1);
+    assert_eq!(msgs.len(), 1);
+    let Method::BasicReturn(ret) = &msgs[0].method else {
+        panic!("{:?}", msgs[0].method)
+    };
+    assert_eq!(ret.reply_code, ReplyCode::NoRoute.code());
+    assert_eq!(ret.reply_text, "NO_ROUTE");
+    assert_eq!(ret.routing_key, "car.42.blob");
+    assert_eq!(msgs[0].body.len(), 10_000);
+    // Our splitter cuts the returned message exactly as RabbitMQ did.
+    let mut ours = BytesMut::new();
+    msgs[0].encode(&mut ours, 1, LAPIN_FRAME_MAX).unwrap();
+    let start = frames
+        .iter()
+        .position(|f| {
+            matches!(
+                f,
+                Frame::Method {
+                    method: Method::BasicReturn(_),
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    let mut theirs = BytesMut::new();
+    for f in &frames[start..start + 4] {
+        f.encode(&mut theirs, LAPIN_FRAME_MAX).unwrap();
+    }
+    assert_eq!(ours, theirs);
 }
