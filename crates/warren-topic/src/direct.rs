@@ -1,8 +1,9 @@
 //! Direct exchange routing: the key must equal the binding key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::dest_set::DestSet;
 use crate::registry::Registry;
 use crate::{Binding, Limits, PatternError, RoutingTable};
 
@@ -21,7 +22,7 @@ use crate::{Binding, Limits, PatternError, RoutingTable};
 #[derive(Debug, Clone)]
 pub struct DirectTable<D> {
     registry: Registry<D>,
-    index: HashMap<Box<str>, HashSet<D>>,
+    index: HashMap<Box<str>, DestSet<D>>,
     limits: Limits,
 }
 

@@ -39,6 +39,7 @@
 //! # Ok::<(), warren_topic::PatternError>(())
 //! ```
 
+mod dest_set;
 mod direct;
 mod error;
 mod fanout;

@@ -66,7 +66,7 @@ impl<D: Clone + Eq + Hash> RoutingTable<D> for LinearTable<D> {
 
     fn route(&self, key: &str, out: &mut Vec<D>) {
         for (destination, patterns) in self.registry.iter() {
-            if patterns.keys().any(|p| amqp_matches(key, p)) {
+            if patterns.iter().any(|(p, _)| amqp_matches(key, p)) {
                 out.push(destination.clone());
             }
         }

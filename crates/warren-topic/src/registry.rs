@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::dest_set::PatternCounts;
 use crate::Binding;
 
 /// Counted (pattern, destination) pairs, indexed by destination.
 #[derive(Debug, Clone)]
 pub(crate) struct Registry<D> {
-    by_dest: HashMap<D, HashMap<Box<str>, usize>>,
+    by_dest: HashMap<D, PatternCounts>,
     pairs: usize,
 }
 
@@ -26,15 +27,21 @@ impl<D> Default for Registry<D> {
 impl<D: Clone + Eq + Hash> Registry<D> {
     /// Counts one more binding; returns true when the pair is new (the index must add it).
     pub(crate) fn add(&mut self, pattern: &str, destination: D) -> bool {
-        let patterns = self.by_dest.entry(destination).or_default();
-        if let Some(count) = patterns.get_mut(pattern) {
-            *count = count.saturating_add(1);
-            false
-        } else {
-            patterns.insert(pattern.into(), 1);
-            self.pairs = self.pairs.saturating_add(1);
-            true
+        match self.by_dest.get_mut(&destination) {
+            None => {
+                self.by_dest
+                    .insert(destination, PatternCounts::new(pattern));
+            }
+            Some(patterns) => match patterns.get_mut(pattern) {
+                Some(count) => {
+                    *count = count.saturating_add(1);
+                    return false;
+                }
+                None => patterns.insert_new(pattern),
+            },
         }
+        self.pairs = self.pairs.saturating_add(1);
+        true
     }
 
     /// Removes one count. `None`: the pair was not bound. `Some(true)`: its last count went (the
@@ -46,11 +53,10 @@ impl<D: Clone + Eq + Hash> Registry<D> {
             *count -= 1;
             return Some(false);
         }
-        patterns.remove(pattern);
-        self.pairs = self.pairs.saturating_sub(1);
-        if patterns.is_empty() {
+        if patterns.remove(pattern) {
             self.by_dest.remove(destination);
         }
+        self.pairs = self.pairs.saturating_sub(1);
         Some(true)
     }
 
@@ -60,7 +66,7 @@ impl<D: Clone + Eq + Hash> Registry<D> {
             return Vec::new();
         };
         self.pairs = self.pairs.saturating_sub(patterns.len());
-        patterns.into_keys().collect()
+        patterns.into_patterns()
     }
 
     /// Every destination with at least one binding.
@@ -69,18 +75,18 @@ impl<D: Clone + Eq + Hash> Registry<D> {
     }
 
     /// Destinations with their patterns.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&D, &HashMap<Box<str>, usize>)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&D, &PatternCounts)> {
         self.by_dest.iter()
     }
 
     pub(crate) fn bindings(&self) -> Vec<Binding<D>> {
         let mut out = Vec::with_capacity(self.pairs);
         for (destination, patterns) in &self.by_dest {
-            for (pattern, count) in patterns {
+            for (pattern, count) in patterns.iter() {
                 out.push(Binding {
                     pattern: pattern.to_string(),
                     destination: destination.clone(),
-                    count: *count,
+                    count,
                 });
             }
         }

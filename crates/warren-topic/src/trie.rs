@@ -15,6 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
+use crate::dest_set::DestSet;
 use crate::matching::{next_word, Rest};
 
 /// The surface syntax of a trie's patterns and keys.
@@ -70,7 +71,7 @@ struct Node<D> {
     literals: HashMap<Box<str>, Node<D>>,
     single: Option<Box<Node<D>>>,
     multi: Option<Box<Node<D>>>,
-    destinations: HashSet<D>,
+    destinations: DestSet<D>,
 }
 
 impl<D> Default for Node<D> {
@@ -79,7 +80,7 @@ impl<D> Default for Node<D> {
             literals: HashMap::new(),
             single: None,
             multi: None,
-            destinations: HashSet::new(),
+            destinations: DestSet::Empty,
         }
     }
 }
@@ -99,7 +100,7 @@ impl<D> Node<D> {
 #[derive(Debug, Clone)]
 pub(crate) struct Trie<D> {
     syntax: Syntax,
-    exact: HashMap<Box<str>, HashSet<D>>,
+    exact: HashMap<Box<str>, DestSet<D>>,
     root: Node<D>,
 }
 
@@ -159,8 +160,9 @@ impl<D: Clone + Eq + Hash> Trie<D> {
         let mut ctx = Walk {
             key_len: key.len(),
             syntax: self.syntax,
-            first: None,
-            more: Vec::new(),
+            sets: [None; INLINE_SETS],
+            inline: 0,
+            spill: Vec::new(),
             visited: HashSet::new(),
         };
         if let Some(set) = self.exact.get(key) {
@@ -202,12 +204,20 @@ fn remove_rec<D: Eq + Hash>(node: &mut Node<D>, rest: Rest<'_>, destination: &D,
     }
 }
 
+/// Matched destination sets a route keeps without allocating.
+const INLINE_SETS: usize = 8;
+
+/// Candidates up to which deduplication scans the output instead of building a hash set.
+const LINEAR_DEDUP: usize = 32;
+
 /// One routing pass: the destination sets that matched, and the memo of states seen after a `#`.
 struct Walk<'t, D> {
     key_len: usize,
     syntax: Syntax,
-    first: Option<&'t HashSet<D>>,
-    more: Vec<&'t HashSet<D>>,
+    /// The first matched sets, without allocating; `spill` takes the rest.
+    sets: [Option<&'t DestSet<D>>; INLINE_SETS],
+    inline: usize,
+    spill: Vec<&'t DestSet<D>>,
     /// (node address, key position) already walked; position `usize::MAX` marks a node whose
     /// destinations were already collected. Only used after a `#`, where paths can converge.
     visited: HashSet<(usize, usize)>,
@@ -221,21 +231,22 @@ impl<'t, D: Clone + Eq + Hash> Walk<'t, D> {
         }
     }
 
-    fn contribute(&mut self, set: &'t HashSet<D>, maybe_seen: bool) {
+    fn contribute(&mut self, set: &'t DestSet<D>, maybe_seen: bool) {
         if set.is_empty() {
             return;
         }
         if maybe_seen
             && !self
                 .visited
-                .insert((set as *const HashSet<D> as usize, usize::MAX))
+                .insert((set as *const DestSet<D> as usize, usize::MAX))
         {
             return;
         }
-        if self.first.is_none() {
-            self.first = Some(set);
+        if let Some(slot) = self.sets.get_mut(self.inline) {
+            *slot = Some(set);
+            self.inline += 1;
         } else {
-            self.more.push(set);
+            self.spill.push(set);
         }
     }
 
@@ -286,18 +297,37 @@ impl<'t, D: Clone + Eq + Hash> Walk<'t, D> {
         }
     }
 
+    /// Appends the matched sets' destinations, each once.
     fn finish(self, out: &mut Vec<D>) {
-        let Some(first) = self.first else {
+        let inline = self.sets.get(..self.inline).unwrap_or_default();
+        let sets = inline
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.spill.iter().copied());
+        let total: usize = sets.clone().map(DestSet::len).sum();
+        let mut sets = sets;
+        let Some(first) = sets.next() else {
             return;
         };
-        if self.more.is_empty() {
-            // One set holds each destination once: no deduplication needed.
-            out.extend(first.iter().cloned());
+        let start = out.len();
+        // One set holds each destination once: no deduplication needed within it.
+        out.extend(first.iter().cloned());
+        if total <= LINEAR_DEDUP {
+            // The common small case: scan what this call appended, no allocation.
+            for set in sets {
+                for destination in set.iter() {
+                    let added = out.get(start..).unwrap_or_default();
+                    if !added.contains(destination) {
+                        out.push(destination.clone());
+                    }
+                }
+            }
             return;
         }
-        let mut seen: HashSet<&D> = HashSet::with_capacity(first.len());
-        for set in std::iter::once(first).chain(self.more) {
-            for destination in set {
+        let mut seen: HashSet<&D> = first.iter().collect();
+        for set in sets {
+            for destination in set.iter() {
                 if seen.insert(destination) {
                     out.push(destination.clone());
                 }

@@ -130,3 +130,21 @@ fn direct_table_ignores_wildcards_and_fanout_ignores_keys() {
     fanout.route("", &mut out);
     assert_eq!(out, [1]);
 }
+
+#[test]
+fn many_overlapping_patterns_route_each_destination_once() {
+    let mut table = TopicTable::new();
+    for d in 0..40u32 {
+        for p in ["a.*", "a.#", "#", "*.b", "a.b"] {
+            table.bind(p, d).unwrap();
+        }
+    }
+    table.bind("#.b", 99).unwrap();
+    let mut out = vec![7];
+    table.route("a.b", &mut out);
+    assert_eq!(out.len(), 42, "the 7 already there, 40 + 99 once each");
+    out.remove(0);
+    out.sort_unstable();
+    let want: Vec<u32> = (0..40).chain([99]).collect();
+    assert_eq!(out, want);
+}
