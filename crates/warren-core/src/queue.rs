@@ -1,0 +1,462 @@
+//! Queues: ready messages (behind [`QueueStorage`]), consumers and round-robin dispatch.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::channel::ChannelCore;
+use crate::connection::ConnectionId;
+use crate::error::{CoreError, ResourceKind};
+use crate::message::Message;
+use crate::storage::{QueueStorage, QueuedMessage};
+use crate::value::{FieldTable, Value};
+
+/// What a full queue does with a new message (`x-overflow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Drop the oldest ready message (RabbitMQ's default).
+    #[default]
+    DropHead,
+    /// Refuse the new message (the publisher gets a nack when confirms are on).
+    RejectPublish,
+}
+
+/// The properties a queue is declared with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueOptions {
+    /// Survives a restart (recorded now; persistence comes with the durability work).
+    pub durable: bool,
+    /// Owned by the declaring connection, deleted when it closes.
+    pub exclusive: bool,
+    /// Deleted when its last consumer goes (if it ever had one).
+    pub auto_delete: bool,
+    /// Declare arguments (`x-max-length`, `x-max-length-bytes`, `x-overflow` are applied; the other
+    /// `x-` arguments RabbitMQ compares are recorded and compared on redeclare).
+    pub arguments: FieldTable,
+}
+
+impl QueueOptions {
+    /// Sets `durable`.
+    pub fn durable(mut self, durable: bool) -> QueueOptions {
+        self.durable = durable;
+        self
+    }
+
+    /// Sets `exclusive`.
+    pub fn exclusive(mut self, exclusive: bool) -> QueueOptions {
+        self.exclusive = exclusive;
+        self
+    }
+
+    /// Sets `auto_delete`.
+    pub fn auto_delete(mut self, auto_delete: bool) -> QueueOptions {
+        self.auto_delete = auto_delete;
+        self
+    }
+
+    /// Sets one argument.
+    pub fn argument(mut self, key: &str, value: impl Into<Value>) -> QueueOptions {
+        self.arguments.insert(key, value);
+        self
+    }
+}
+
+/// The queue arguments RabbitMQ compares on redeclare (others are ignored, as RabbitMQ does).
+pub(crate) const COMPARED_QUEUE_ARGS: &[&str] = &[
+    "x-expires",
+    "x-message-ttl",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-max-priority",
+    "x-overflow",
+    "x-queue-mode",
+    "x-queue-type",
+    "x-single-active-consumer",
+    "x-queue-master-locator",
+];
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Limits {
+    max_length: Option<usize>,
+    max_bytes: Option<usize>,
+    overflow: Overflow,
+}
+
+impl Limits {
+    /// Validates and reads the length arguments as RabbitMQ does.
+    pub(crate) fn parse(args: &FieldTable, name: &str, vhost: &str) -> Result<Limits, CoreError> {
+        let invalid = |arg: &str, reason: String| CoreError::InvalidArg {
+            kind: ResourceKind::Queue,
+            name: name.to_owned(),
+            vhost: vhost.to_owned(),
+            arg: arg.to_owned(),
+            reason,
+        };
+        let length = |arg: &str| -> Result<Option<usize>, CoreError> {
+            let Some(v) = args.get(arg) else {
+                return Ok(None);
+            };
+            let Some(n) = v.as_i128() else {
+                return Err(invalid(
+                    arg,
+                    format!("\"expected integer, got {}\"", v.type_name()),
+                ));
+            };
+            if n < 0 {
+                return Err(invalid(arg, format!("{{value_negative,{n}}}")));
+            }
+            Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
+        };
+        let overflow = match args.get("x-overflow") {
+            None => Overflow::DropHead,
+            Some(v) => match v.as_str() {
+                Some("drop-head") => Overflow::DropHead,
+                Some("reject-publish") | Some("reject-publish-dlx") => Overflow::RejectPublish,
+                _ => return Err(invalid("x-overflow", "invalid_overflow".to_owned())),
+            },
+        };
+        Ok(Limits {
+            max_length: length("x-max-length")?,
+            max_bytes: length("x-max-length-bytes")?,
+            overflow,
+        })
+    }
+}
+
+/// A consumer: registered on one queue, delivering into one channel.
+pub(crate) struct Consumer {
+    pub(crate) tag: Arc<str>,
+    pub(crate) channel: Arc<ChannelCore>,
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) no_ack: bool,
+    pub(crate) exclusive: bool,
+    /// Per-consumer prefetch (0 = unlimited), fixed when the consumer is created.
+    pub(crate) prefetch: u32,
+    /// Unacked deliveries of this consumer; changed only under its channel's lock, read anywhere
+    /// as a hint.
+    pub(crate) unacked: AtomicU32,
+}
+
+impl Consumer {
+    /// Lock-free early-out: certainly no credit.
+    fn surely_full(&self) -> bool {
+        !self.no_ack && self.prefetch != 0 && self.unacked.load(Ordering::Relaxed) >= self.prefetch
+    }
+}
+
+pub(crate) struct QueueState {
+    pub(crate) store: Box<dyn QueueStorage>,
+    consumers: Vec<Arc<Consumer>>,
+    next: usize,
+    ever_had_consumer: bool,
+    pub(crate) deleted: bool,
+}
+
+/// A queue. Shared as `Arc<Queue>`; all mutable state sits behind one mutex.
+pub struct Queue {
+    name: Arc<str>,
+    vhost: Arc<str>,
+    options: QueueOptions,
+    owner: Option<ConnectionId>,
+    limits: Limits,
+    pub(crate) state: Mutex<QueueState>,
+    /// Delivered, not yet acked (a gauge kept by channels).
+    pub(crate) unacked: AtomicUsize,
+    /// Messages enqueued since creation.
+    pub(crate) enqueued: AtomicU64,
+    /// Messages delivered (or got) since creation.
+    pub(crate) delivered: AtomicU64,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("name", &self.name)
+            .field("vhost", &self.vhost)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to a message offered to a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enqueued {
+    Accepted,
+    Rejected,
+}
+
+impl Queue {
+    pub(crate) fn new(
+        name: Arc<str>,
+        vhost: Arc<str>,
+        options: QueueOptions,
+        owner: Option<ConnectionId>,
+        limits: Limits,
+        store: Box<dyn QueueStorage>,
+    ) -> Queue {
+        Queue {
+            name,
+            vhost,
+            options,
+            owner,
+            limits,
+            state: Mutex::new(QueueState {
+                store,
+                consumers: Vec::new(),
+                next: 0,
+                ever_had_consumer: false,
+                deleted: false,
+            }),
+            unacked: AtomicUsize::new(0),
+            enqueued: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The declared properties.
+    pub fn options(&self) -> &QueueOptions {
+        &self.options
+    }
+
+    /// The owning connection of an exclusive queue.
+    pub fn owner(&self) -> Option<ConnectionId> {
+        self.owner
+    }
+
+    /// Ready messages.
+    pub fn message_count(&self) -> usize {
+        self.state.lock().store.len()
+    }
+
+    /// Consumers.
+    pub fn consumer_count(&self) -> usize {
+        self.state.lock().consumers.len()
+    }
+
+    /// 405 unless `conn` may use this queue (exclusive queues belong to their connection).
+    pub(crate) fn check_owner(&self, conn: ConnectionId) -> Result<(), CoreError> {
+        match self.owner {
+            Some(owner) if owner != conn => Err(self.locked()),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn locked(&self) -> CoreError {
+        CoreError::ResourceLocked {
+            queue: self.name.to_string(),
+            vhost: self.vhost.to_string(),
+        }
+    }
+
+    pub(crate) fn not_found(&self) -> CoreError {
+        CoreError::NotFound {
+            kind: ResourceKind::Queue,
+            name: self.name.to_string(),
+            vhost: self.vhost.to_string(),
+        }
+    }
+
+    /// Offers a routed message, then dispatches.
+    pub(crate) fn enqueue(self: &Arc<Self>, message: Arc<Message>) -> Enqueued {
+        let mut st = self.state.lock();
+        if st.deleted {
+            // Deleted between routing and here: as if routed before the delete, then purged.
+            return Enqueued::Accepted;
+        }
+        let size = message.size();
+        let full = |st: &QueueState| {
+            self.limits
+                .max_length
+                .is_some_and(|max| st.store.len() >= max)
+                || self
+                    .limits
+                    .max_bytes
+                    .is_some_and(|max| st.store.bytes().saturating_add(size) > max)
+        };
+        if full(&st) {
+            match self.limits.overflow {
+                Overflow::RejectPublish => return Enqueued::Rejected,
+                Overflow::DropHead => {
+                    while full(&st) && st.store.pop_front().is_some() {}
+                    if full(&st) {
+                        // Larger than the byte limit on its own: dropped at once, as RabbitMQ.
+                        return Enqueued::Accepted;
+                    }
+                }
+            }
+        }
+        st.store.push_back(QueuedMessage {
+            message,
+            redelivered: false,
+        });
+        self.enqueued.fetch_add(1, Ordering::Relaxed);
+        self.dispatch_locked(&mut st);
+        Enqueued::Accepted
+    }
+
+    /// Puts messages back at the head, keeping their order, then dispatches.
+    pub(crate) fn requeue(
+        self: &Arc<Self>,
+        messages: impl DoubleEndedIterator<Item = Arc<Message>>,
+    ) {
+        let mut st = self.state.lock();
+        if st.deleted {
+            return;
+        }
+        for message in messages.rev() {
+            st.store.push_front(QueuedMessage {
+                message,
+                redelivered: true,
+            });
+        }
+        self.dispatch_locked(&mut st);
+    }
+
+    /// Hands ready messages to consumers with credit, round-robin.
+    pub(crate) fn dispatch(self: &Arc<Self>) {
+        let mut st = self.state.lock();
+        self.dispatch_locked(&mut st);
+    }
+
+    /// The dispatch loop. Lock order: this queue's lock (held by the caller), then, for each
+    /// delivery, the consumer's channel lock, inside which the sink is called. No other queue lock
+    /// is taken, and channels never take a queue lock while holding their own.
+    fn dispatch_locked(self: &Arc<Self>, st: &mut QueueState) {
+        while !st.store.is_empty() && !st.consumers.is_empty() {
+            let n = st.consumers.len();
+            let mut delivered = false;
+            for i in 0..n {
+                let idx = (st.next + i) % n;
+                let Some(consumer) = st.consumers.get(idx) else {
+                    break;
+                };
+                if consumer.surely_full() {
+                    continue;
+                }
+                let consumer = Arc::clone(consumer);
+                if consumer
+                    .channel
+                    .try_deliver(self, &consumer, st.store.as_mut())
+                {
+                    self.delivered.fetch_add(1, Ordering::Relaxed);
+                    st.next = (idx + 1) % n;
+                    delivered = true;
+                    break;
+                }
+            }
+            if !delivered {
+                break;
+            }
+        }
+    }
+
+    /// Registers a consumer (checking exclusivity), calls `registered` while no delivery can have
+    /// happened yet, then dispatches.
+    pub(crate) fn add_consumer(
+        self: &Arc<Self>,
+        consumer: Arc<Consumer>,
+        registered: impl FnOnce(&str),
+    ) -> Result<(), CoreError> {
+        let mut st = self.state.lock();
+        if st.deleted {
+            return Err(self.not_found());
+        }
+        if (consumer.exclusive && !st.consumers.is_empty())
+            || st.consumers.iter().any(|c| c.exclusive)
+        {
+            return Err(CoreError::ExclusiveConsumer {
+                queue: self.name.to_string(),
+                vhost: self.vhost.to_string(),
+            });
+        }
+        registered(&consumer.tag);
+        st.consumers.push(consumer);
+        st.ever_had_consumer = true;
+        self.dispatch_locked(&mut st);
+        Ok(())
+    }
+
+    /// Removes a consumer; returns true when the queue should now be auto-deleted.
+    pub(crate) fn remove_consumer(&self, consumer: &Arc<Consumer>) -> bool {
+        let mut st = self.state.lock();
+        let before = st.consumers.len();
+        st.consumers.retain(|c| !Arc::ptr_eq(c, consumer));
+        if st.consumers.len() != before && st.next >= st.consumers.len() {
+            st.next = 0;
+        }
+        self.options.auto_delete && st.ever_had_consumer && st.consumers.is_empty() && !st.deleted
+    }
+
+    /// Marks the queue deleted, drops its messages and hands back its consumers (to be told).
+    pub(crate) fn mark_deleted(&self) -> (usize, Vec<Arc<Consumer>>) {
+        let mut st = self.state.lock();
+        st.deleted = true;
+        let n = st.store.purge();
+        (n, std::mem::take(&mut st.consumers))
+    }
+
+    /// Drops every ready message; returns how many.
+    pub(crate) fn purge(&self) -> usize {
+        self.state.lock().store.purge()
+    }
+
+    /// (ready messages, ready bytes, consumers) read under one lock.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let st = self.state.lock();
+        (st.store.len(), st.store.bytes(), st.consumers.len())
+    }
+
+    /// The queue's consumers, for listings.
+    pub fn consumers(&self) -> Vec<ConsumerInfo> {
+        self.state
+            .lock()
+            .consumers
+            .iter()
+            .map(|c| ConsumerInfo {
+                queue: self.name.to_string(),
+                consumer_tag: c.tag.to_string(),
+                connection: c.channel.conn.id,
+                channel: c.channel.id,
+                no_ack: c.no_ack,
+                exclusive: c.exclusive,
+                prefetch: c.prefetch,
+                unacked: c.unacked.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+}
+
+/// A consumer as listed for management.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerInfo {
+    /// Its queue.
+    pub queue: String,
+    /// Its tag.
+    pub consumer_tag: String,
+    /// Its connection.
+    pub connection: ConnectionId,
+    /// Its channel number.
+    pub channel: u16,
+    /// Deliveries need no ack.
+    pub no_ack: bool,
+    /// Exclusive consumer.
+    pub exclusive: bool,
+    /// Per-consumer prefetch (0 = unlimited).
+    pub prefetch: u32,
+    /// Its unacked deliveries.
+    pub unacked: u32,
+}

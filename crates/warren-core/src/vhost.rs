@@ -1,0 +1,548 @@
+//! Virtual hosts: the exchange and queue maps and every topology operation (declare, delete,
+//! bind, unbind), without permission checks (channels check, definitions import trusts).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::connection::ConnectionId;
+use crate::error::{CoreError, ResourceKind};
+use crate::exchange::{BindError, Destination, Exchange, ExchangeKind, ExchangeOptions};
+use crate::metrics::Metrics;
+use crate::queue::{Consumer, Limits, Queue, QueueOptions, COMPARED_QUEUE_ARGS};
+use crate::storage::StorageFactory;
+use crate::value::{FieldTable, Value};
+
+/// The predeclared exchanges of every vhost (all durable).
+pub(crate) const PREDECLARED: &[(&str, ExchangeKind)] = &[
+    ("amq.direct", ExchangeKind::Direct),
+    ("amq.fanout", ExchangeKind::Fanout),
+    ("amq.topic", ExchangeKind::Topic),
+    ("amq.headers", ExchangeKind::Headers),
+    ("amq.match", ExchangeKind::Headers),
+];
+
+/// A virtual host.
+pub struct VHost {
+    name: Arc<str>,
+    pub(crate) description: String,
+    /// Serialises topology changes (declare, delete, bind, unbind) in this vhost, so that a bind
+    /// cannot race a delete. Publishing never takes it. First in the lock order.
+    topology: Mutex<()>,
+    exchanges: RwLock<HashMap<Arc<str>, Arc<Exchange>>>,
+    queues: RwLock<HashMap<Arc<str>, Arc<Queue>>>,
+    storage: Arc<dyn StorageFactory>,
+    metrics: Arc<Metrics>,
+    max_queues: Option<usize>,
+}
+
+impl std::fmt::Debug for VHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VHost")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn word_bool(b: bool) -> String {
+    format!("'{b}'")
+}
+
+/// RabbitMQ's wording of one side of an inequivalent argument.
+fn word_arg(v: Option<&Value>, other: Option<&Value>) -> String {
+    match (v, other) {
+        (None, _) => "none".to_owned(),
+        (Some(v), Some(_)) => format!("'{v}'"),
+        (Some(v), None) => format!("the value '{v}' of type '{}'", v.type_name()),
+    }
+}
+
+impl VHost {
+    pub(crate) fn new(
+        name: &str,
+        description: String,
+        storage: Arc<dyn StorageFactory>,
+        metrics: Arc<Metrics>,
+        max_queues: Option<usize>,
+    ) -> VHost {
+        let mut exchanges = HashMap::new();
+        let default: Arc<str> = Arc::from("");
+        exchanges.insert(
+            Arc::clone(&default),
+            Arc::new(Exchange::new(
+                default,
+                ExchangeOptions::new(ExchangeKind::Direct).durable(true),
+            )),
+        );
+        for (n, kind) in PREDECLARED {
+            let n: Arc<str> = Arc::from(*n);
+            exchanges.insert(
+                Arc::clone(&n),
+                Arc::new(Exchange::new(n, ExchangeOptions::new(*kind).durable(true))),
+            );
+        }
+        VHost {
+            name: Arc::from(name),
+            description,
+            topology: Mutex::new(()),
+            exchanges: RwLock::new(exchanges),
+            queues: RwLock::new(HashMap::new()),
+            storage,
+            metrics,
+            max_queues,
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn not_found(&self, kind: ResourceKind, name: &str) -> CoreError {
+        CoreError::NotFound {
+            kind,
+            name: name.to_owned(),
+            vhost: self.name.to_string(),
+        }
+    }
+
+    /// The exchange called `name`.
+    pub fn exchange(&self, name: &str) -> Option<Arc<Exchange>> {
+        self.exchanges.read().get(name).cloned()
+    }
+
+    /// The queue called `name`.
+    pub fn queue(&self, name: &str) -> Option<Arc<Queue>> {
+        self.queues.read().get(name).cloned()
+    }
+
+    pub(crate) fn exchange_or_404(&self, name: &str) -> Result<Arc<Exchange>, CoreError> {
+        self.exchange(name)
+            .ok_or_else(|| self.not_found(ResourceKind::Exchange, name))
+    }
+
+    pub(crate) fn queue_or_404(&self, name: &str) -> Result<Arc<Queue>, CoreError> {
+        self.queue(name)
+            .ok_or_else(|| self.not_found(ResourceKind::Queue, name))
+    }
+
+    /// Every exchange, sorted by name.
+    pub fn exchanges(&self) -> Vec<Arc<Exchange>> {
+        let mut v: Vec<_> = self.exchanges.read().values().cloned().collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    }
+
+    /// Every queue, sorted by name.
+    pub fn queues(&self) -> Vec<Arc<Queue>> {
+        let mut v: Vec<_> = self.queues.read().values().cloned().collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    }
+
+    /// Declares an exchange (or checks an existing one is equivalent). `passive` only checks
+    /// that it exists.
+    pub fn declare_exchange(
+        &self,
+        name: &str,
+        options: ExchangeOptions,
+        passive: bool,
+    ) -> Result<Arc<Exchange>, CoreError> {
+        if name.is_empty() {
+            return Err(CoreError::DefaultExchange);
+        }
+        let _topology = self.topology.lock();
+        if let Some(existing) = self.exchange(name) {
+            if !passive {
+                self.check_exchange_equivalent(&existing, &options)?;
+            }
+            return Ok(existing);
+        }
+        if passive {
+            return Err(self.not_found(ResourceKind::Exchange, name));
+        }
+        if name.starts_with("amq.") {
+            return Err(CoreError::ReservedName {
+                kind: ResourceKind::Exchange,
+                name: name.to_owned(),
+            });
+        }
+        let name: Arc<str> = Arc::from(name);
+        let ex = Arc::new(Exchange::new(Arc::clone(&name), options));
+        self.exchanges.write().insert(name, Arc::clone(&ex));
+        Ok(ex)
+    }
+
+    fn check_exchange_equivalent(
+        &self,
+        existing: &Exchange,
+        new: &ExchangeOptions,
+    ) -> Result<(), CoreError> {
+        let cur = existing.options();
+        let fail = |arg: &str, received: String, current: String| CoreError::Inequivalent {
+            kind: ResourceKind::Exchange,
+            name: existing.name().to_owned(),
+            vhost: self.name.to_string(),
+            arg: arg.to_owned(),
+            received,
+            current,
+        };
+        if cur.kind != new.kind {
+            return Err(fail(
+                "type",
+                format!("'{}'", new.kind),
+                format!("'{}'", cur.kind),
+            ));
+        }
+        for (arg, a, b) in [
+            ("durable", new.durable, cur.durable),
+            ("auto_delete", new.auto_delete, cur.auto_delete),
+            ("internal", new.internal, cur.internal),
+        ] {
+            if a != b {
+                return Err(fail(arg, word_bool(a), word_bool(b)));
+            }
+        }
+        compare_args(&["alternate-exchange"], &new.arguments, &cur.arguments)
+            .map_err(|(arg, r, c)| fail(arg, r, c))
+    }
+
+    /// Deletes an exchange. Missing is not an error (RabbitMQ's idempotent delete).
+    pub fn delete_exchange(&self, name: &str, if_unused: bool) -> Result<(), CoreError> {
+        if name.is_empty() {
+            return Err(CoreError::DefaultExchange);
+        }
+        if name.starts_with("amq.") && PREDECLARED.iter().any(|(n, _)| *n == name) {
+            return Err(CoreError::SystemExchange {
+                name: name.to_owned(),
+                vhost: self.name.to_string(),
+            });
+        }
+        let _topology = self.topology.lock();
+        let Some(ex) = self.exchange(name) else {
+            return Ok(());
+        };
+        if if_unused && (ex.binding_count() > 0 || self.is_destination(name)) {
+            return Err(CoreError::InUse {
+                kind: ResourceKind::Exchange,
+                name: name.to_owned(),
+                vhost: self.name.to_string(),
+            });
+        }
+        self.remove_exchange_locked(name);
+        Ok(())
+    }
+
+    /// True when some exchange-to-exchange binding points at exchange `name`.
+    fn is_destination(&self, name: &str) -> bool {
+        let d = Destination::Exchange(Arc::from(name));
+        self.exchanges
+            .read()
+            .values()
+            .any(|e| e.has_destination(&d))
+    }
+
+    /// Removes an exchange and every binding to it (topology lock held), cascading auto-delete.
+    fn remove_exchange_locked(&self, name: &str) {
+        let removed = self.exchanges.write().remove(name);
+        if let Some(ex) = removed {
+            self.scrub_destination(&Destination::Exchange(Arc::clone(ex.name_arc())));
+        }
+    }
+
+    /// Removes every binding to `dest` and auto-deletes source exchanges left without bindings.
+    fn scrub_destination(&self, dest: &Destination) {
+        let exchanges: Vec<Arc<Exchange>> = self.exchanges.read().values().cloned().collect();
+        for ex in exchanges {
+            if ex.remove_destination(dest) > 0
+                && ex.options().auto_delete
+                && ex.binding_count() == 0
+            {
+                self.remove_exchange_locked(ex.name());
+            }
+        }
+    }
+
+    /// Declares a queue (or checks an existing one). Returns the queue, its ready message count
+    /// and consumer count, as declare-ok carries them. `owner` is the declaring connection.
+    pub fn declare_queue(
+        &self,
+        name: &str,
+        options: QueueOptions,
+        passive: bool,
+        owner: Option<ConnectionId>,
+    ) -> Result<(Arc<Queue>, usize, usize), CoreError> {
+        let _topology = self.topology.lock();
+        if let Some(q) = self.queue(name) {
+            if let Some(conn) = owner {
+                q.check_owner(conn)?;
+            }
+            if !passive {
+                if q.options().exclusive != options.exclusive {
+                    return Err(q.locked());
+                }
+                self.check_queue_equivalent(&q, &options)?;
+            }
+            let (ready, _, consumers) = q.counts();
+            return Ok((q, ready, consumers));
+        }
+        if passive {
+            return Err(self.not_found(ResourceKind::Queue, name));
+        }
+        if name.starts_with("amq.") {
+            return Err(CoreError::ReservedName {
+                kind: ResourceKind::Queue,
+                name: name.to_owned(),
+            });
+        }
+        if let Some(max) = self.max_queues {
+            if self.queues.read().len() >= max {
+                return Err(CoreError::ResourceLimit(format!(
+                    "cannot declare queue '{name}' in vhost '{}': queue limit ({max}) is reached",
+                    self.name
+                )));
+            }
+        }
+        let limits = Limits::parse(&options.arguments, name, &self.name)?;
+        let owner = if options.exclusive { owner } else { None };
+        let store = self.storage.create(&self.name, name, options.durable);
+        let name: Arc<str> = Arc::from(name);
+        let q = Arc::new(Queue::new(
+            Arc::clone(&name),
+            Arc::clone(&self.name),
+            options,
+            owner,
+            limits,
+            store,
+        ));
+        self.queues.write().insert(name, Arc::clone(&q));
+        self.metrics.queue_declared();
+        Ok((q, 0, 0))
+    }
+
+    fn check_queue_equivalent(&self, q: &Queue, new: &QueueOptions) -> Result<(), CoreError> {
+        let cur = q.options();
+        let fail = |arg: &str, received: String, current: String| CoreError::Inequivalent {
+            kind: ResourceKind::Queue,
+            name: q.name().to_owned(),
+            vhost: self.name.to_string(),
+            arg: arg.to_owned(),
+            received,
+            current,
+        };
+        for (arg, a, b) in [
+            ("durable", new.durable, cur.durable),
+            ("auto_delete", new.auto_delete, cur.auto_delete),
+        ] {
+            if a != b {
+                return Err(fail(arg, word_bool(a), word_bool(b)));
+            }
+        }
+        compare_args(COMPARED_QUEUE_ARGS, &new.arguments, &cur.arguments)
+            .map_err(|(arg, r, c)| fail(arg, r, c))
+    }
+
+    /// Deletes a queue; returns the number of ready messages it had. Missing is not an error.
+    /// `requester` is checked against an exclusive queue's owner (`None`: trusted caller).
+    pub fn delete_queue(
+        &self,
+        name: &str,
+        if_unused: bool,
+        if_empty: bool,
+        requester: Option<ConnectionId>,
+    ) -> Result<usize, CoreError> {
+        let _topology = self.topology.lock();
+        let Some(q) = self.queue(name) else {
+            return Ok(0);
+        };
+        if let Some(conn) = requester {
+            q.check_owner(conn)?;
+        }
+        let (ready, _, consumers) = q.counts();
+        if if_unused && consumers > 0 {
+            return Err(CoreError::InUse {
+                kind: ResourceKind::Queue,
+                name: name.to_owned(),
+                vhost: self.name.to_string(),
+            });
+        }
+        if if_empty && ready > 0 {
+            return Err(CoreError::NotEmpty {
+                name: name.to_owned(),
+                vhost: self.name.to_string(),
+            });
+        }
+        Ok(self.remove_queue_locked(&q))
+    }
+
+    /// Deletes `q` if it is still the queue of that name (used by auto-delete and exclusive
+    /// cleanup, which hold an `Arc` that may be stale).
+    pub(crate) fn delete_queue_instance(&self, q: &Arc<Queue>) {
+        let _topology = self.topology.lock();
+        if self.queue(q.name()).is_some_and(|cur| Arc::ptr_eq(&cur, q)) {
+            self.remove_queue_locked(q);
+        }
+    }
+
+    fn remove_queue_locked(&self, q: &Arc<Queue>) -> usize {
+        self.queues.write().remove(q.name());
+        self.scrub_destination(&Destination::Queue(Arc::clone(q.name_arc())));
+        let (ready, consumers) = q.mark_deleted();
+        self.metrics.queue_deleted();
+        notify_cancelled(consumers);
+        ready
+    }
+
+    /// Binds `destination` to exchange `source` with `key` and `arguments` (idempotent).
+    pub fn bind(
+        &self,
+        source: &str,
+        destination: &Destination,
+        key: &str,
+        arguments: &FieldTable,
+    ) -> Result<(), CoreError> {
+        if source.is_empty() || destination.name().is_empty() {
+            return Err(CoreError::DefaultExchange);
+        }
+        let _topology = self.topology.lock();
+        self.check_destination(destination)?;
+        let ex = self.exchange_or_404(source)?;
+        match ex.bind(destination.clone(), key, arguments) {
+            Ok(_) => Ok(()),
+            Err(BindError::Core(e)) => Err(*e),
+            Err(BindError::Pattern(e)) => Err(CoreError::InvalidBindingKey {
+                key: key.to_owned(),
+                exchange: source.to_owned(),
+                vhost: self.name.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn check_destination(&self, destination: &Destination) -> Result<(), CoreError> {
+        match destination {
+            Destination::Queue(q) => self.queue_or_404(q).map(drop),
+            Destination::Exchange(e) => self.exchange_or_404(e).map(drop),
+        }
+    }
+
+    /// Removes a binding. Missing binding, queue or exchange is not an error (as RabbitMQ);
+    /// an auto-delete source left without bindings is deleted.
+    pub fn unbind(
+        &self,
+        source: &str,
+        destination: &Destination,
+        key: &str,
+        arguments: &FieldTable,
+    ) -> Result<(), CoreError> {
+        if source.is_empty() || destination.name().is_empty() {
+            return Err(CoreError::DefaultExchange);
+        }
+        let _topology = self.topology.lock();
+        let Some(ex) = self.exchange(source) else {
+            return Ok(());
+        };
+        if ex.unbind(destination, key, arguments)
+            && ex.options().auto_delete
+            && ex.binding_count() == 0
+        {
+            self.remove_exchange_locked(source);
+        }
+        Ok(())
+    }
+
+    /// Routes to queues: appends each matching queue once to `out`. Follows exchange-to-exchange
+    /// bindings, visiting each exchange once (so binding loops are harmless). `scratch` is reused
+    /// between calls to avoid allocating.
+    pub(crate) fn route(
+        &self,
+        exchange: &Exchange,
+        key: &str,
+        headers: Option<&FieldTable>,
+        scratch: &mut RouteScratch,
+        out: &mut Vec<Arc<Queue>>,
+    ) {
+        if exchange.name().is_empty() {
+            if let Some(q) = self.queue(key) {
+                out.push(q);
+            }
+            return;
+        }
+        let RouteScratch { dests, visited } = scratch;
+        dests.clear();
+        visited.clear();
+        exchange.route(key, headers, dests);
+        let mut i = 0;
+        while let Some(d) = dests.get(i) {
+            if let Destination::Exchange(name) = d {
+                if name.as_ref() != exchange.name() && !visited.contains(name) {
+                    let name = Arc::clone(name);
+                    if let Some(next) = self.exchange(&name) {
+                        next.route(key, headers, dests);
+                    }
+                    visited.push(name);
+                }
+            }
+            i += 1;
+        }
+        if !visited.is_empty() {
+            dests.sort_unstable();
+            dests.dedup();
+        }
+        let queues = self.queues.read();
+        for d in dests.iter() {
+            if let Destination::Queue(name) = d {
+                if let Some(q) = queues.get(name) {
+                    out.push(Arc::clone(q));
+                }
+            }
+        }
+    }
+
+    /// Deletes this vhost's contents (its queues tell their consumers).
+    pub(crate) fn clear(&self) {
+        let _topology = self.topology.lock();
+        let queues: Vec<Arc<Queue>> = self.queues.write().drain().map(|(_, q)| q).collect();
+        self.exchanges.write().clear();
+        for q in queues {
+            let (_, consumers) = q.mark_deleted();
+            self.metrics.queue_deleted();
+            notify_cancelled(consumers);
+        }
+    }
+}
+
+/// Scratch buffers for [`VHost::route`].
+#[derive(Debug, Default)]
+pub(crate) struct RouteScratch {
+    dests: Vec<Destination>,
+    visited: Vec<Arc<str>>,
+}
+
+/// Tells each consumer's channel that its queue is gone (`basic.cancel` from the server).
+fn notify_cancelled(consumers: Vec<Arc<Consumer>>) {
+    for c in consumers {
+        c.channel.consumer_gone(&c);
+    }
+}
+
+/// Compares the listed arguments; on a difference returns (arg, received, current) worded.
+fn compare_args(
+    keys: &[&'static str],
+    new: &FieldTable,
+    cur: &FieldTable,
+) -> Result<(), (&'static str, String, String)> {
+    for key in keys {
+        let (a, b) = (new.get(key), cur.get(key));
+        let same = match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.equivalent(b),
+            _ => false,
+        };
+        if !same {
+            return Err((key, word_arg(a, b), word_arg(b, a)));
+        }
+    }
+    Ok(())
+}
