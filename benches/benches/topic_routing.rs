@@ -262,6 +262,18 @@ fn bytes_for<T: RoutingTable<u32> + Default>(patterns: &[String]) -> (isize, T) 
     (net, table)
 }
 
+/// Mean number of destinations one route returns (the output size bounds the route cost).
+fn mean_fan_out(table: &impl RoutingTable<u32>, keys: &[String]) -> f64 {
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    for key in keys {
+        out.clear();
+        table.route(key, &mut out);
+        total += out.len();
+    }
+    total as f64 / keys.len().max(1) as f64
+}
+
 fn memory() {
     println!("memory per binding (net heap bytes after building the table / bindings):");
     for n in SIZES {
@@ -269,9 +281,17 @@ fn memory() {
         let mqtt = car2home_bindings(n, '/', "+");
         let mut rng = Rng(7 + n as u64);
         let random: Vec<String> = (0..n).map(|_| random_pattern(&mut rng)).collect();
+        let (car_bytes, car_table) = bytes_for::<TopicTable<u32>>(&car);
+        let (random_bytes, random_table) = bytes_for::<TopicTable<u32>>(&random);
+        let random_keys: Vec<String> = (0..KEYS).map(|_| random_key(&mut rng)).collect();
+        println!(
+            "fan-out/{n}: car2home {:.1}, random {:.1} destinations per route",
+            mean_fan_out(&car_table, &car2home_keys(n, '.', &mut Rng(n as u64))),
+            mean_fan_out(&random_table, &random_keys),
+        );
         let rows = [
-            ("topic trie car2home", bytes_for::<TopicTable<u32>>(&car).0),
-            ("topic trie random", bytes_for::<TopicTable<u32>>(&random).0),
+            ("topic trie car2home", car_bytes),
+            ("topic trie random", random_bytes),
             ("mqtt trie car2home", bytes_for::<MqttTable<u32>>(&mqtt).0),
             ("linear car2home", bytes_for::<LinearTable<u32>>(&car).0),
         ];

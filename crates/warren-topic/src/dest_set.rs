@@ -14,7 +14,9 @@ pub(crate) enum DestSet<D> {
     #[default]
     Empty,
     One(D),
-    Many(HashSet<D>),
+    /// Boxed so the common variants keep the enum small.
+    #[allow(clippy::box_collection)] // the box keeps DestSet at two words; the map is rare
+    Many(Box<HashSet<D>>),
 }
 
 impl<D: Eq + Hash> DestSet<D> {
@@ -23,7 +25,7 @@ impl<D: Eq + Hash> DestSet<D> {
             DestSet::Empty => *self = DestSet::One(destination),
             DestSet::One(existing) if existing == destination => *self = DestSet::One(existing),
             DestSet::One(existing) => {
-                *self = DestSet::Many(HashSet::from([existing, destination]));
+                *self = DestSet::Many(Box::new(HashSet::from([existing, destination])));
             }
             DestSet::Many(mut set) => {
                 set.insert(destination);

@@ -68,7 +68,9 @@ impl Syntax {
 
 #[derive(Debug, Clone)]
 struct Node<D> {
-    literals: HashMap<Box<str>, Node<D>>,
+    /// Boxed and optional: most nodes are leaves, and an empty map would still cost 48 bytes.
+    #[allow(clippy::box_collection)] // one word instead of six in every leaf node
+    literals: Option<Box<HashMap<Box<str>, Node<D>>>>,
     single: Option<Box<Node<D>>>,
     multi: Option<Box<Node<D>>>,
     destinations: DestSet<D>,
@@ -77,7 +79,7 @@ struct Node<D> {
 impl<D> Default for Node<D> {
     fn default() -> Self {
         Node {
-            literals: HashMap::new(),
+            literals: None,
             single: None,
             multi: None,
             destinations: DestSet::Empty,
@@ -87,7 +89,7 @@ impl<D> Default for Node<D> {
 
 impl<D> Node<D> {
     fn has_children(&self) -> bool {
-        !self.literals.is_empty() || self.single.is_some() || self.multi.is_some()
+        self.literals.is_some() || self.single.is_some() || self.multi.is_some()
     }
 
     fn is_empty(&self) -> bool {
@@ -133,7 +135,10 @@ impl<D: Clone + Eq + Hash> Trie<D> {
             } else if word == syntax.single {
                 node.single.get_or_insert_with(Box::default)
             } else {
-                node.literals.entry(word.into()).or_default()
+                node.literals
+                    .get_or_insert_with(Box::default)
+                    .entry(word.into())
+                    .or_default()
             };
             rest = tail;
         }
@@ -196,10 +201,15 @@ fn remove_rec<D: Eq + Hash>(node: &mut Node<D>, rest: Rest<'_>, destination: &D,
                 node.single = None;
             }
         }
-    } else if let Some(child) = node.literals.get_mut(word) {
-        remove_rec(child, tail, destination, syntax);
-        if child.is_empty() {
-            node.literals.remove(word);
+    } else if let Some(literals) = node.literals.as_deref_mut() {
+        if let Some(child) = literals.get_mut(word) {
+            remove_rec(child, tail, destination, syntax);
+            if child.is_empty() {
+                literals.remove(word);
+                if literals.is_empty() {
+                    node.literals = None;
+                }
+            }
         }
     }
 }
@@ -270,7 +280,7 @@ impl<'t, D: Clone + Eq + Hash> Walk<'t, D> {
             }
             return;
         };
-        if let Some(child) = node.literals.get(word) {
+        if let Some(child) = node.literals.as_deref().and_then(|l| l.get(word)) {
             self.walk(child, tail, after_multi, true);
         }
         if !allow_wild {
@@ -348,7 +358,12 @@ mod tests {
 
         fn node_count(&self) -> usize {
             fn count<D>(node: &Node<D>) -> usize {
-                1 + node.literals.values().map(count).sum::<usize>()
+                1 + node
+                    .literals
+                    .iter()
+                    .flat_map(|l| l.values())
+                    .map(count)
+                    .sum::<usize>()
                     + node.single.as_deref().map_or(0, count)
                     + node.multi.as_deref().map_or(0, count)
             }
