@@ -40,7 +40,7 @@
 //! assert_eq!(body, br#"{"Producer":"smarthome","command":"sensor","sensor":"temperature","value":23.5}"#);
 //!
 //! // The broker's policy on `webos.topic`:
-//! let valid = validate(&key.to_string(), &body).expect("valid");
+//! let valid = validate(&key.to_string(), &body)?;
 //! assert_eq!(valid.message, msg);
 //!
 //! // A reading out of its type is refused with a precise reason.
@@ -53,10 +53,9 @@
 //! assert_eq!(err.to_string(), r#"/value: expected number, found string "hot""#);
 //!
 //! // Commands the catalogue does not know pass through untouched.
-//! let v = validate("webos.car.info", br#"{"Producer":"server","command":"seat_heat","on":true}"#)
-//!     .expect("valid");
+//! let v = validate("webos.car.info", br#"{"Producer":"server","command":"seat_heat","on":true}"#)?;
 //! assert!(matches!(v.message.command, Command::Unknown(_)));
-//! # Ok::<(), serde_json::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod catalogue;
