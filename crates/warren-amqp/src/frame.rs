@@ -168,6 +168,28 @@ impl Frame {
     }
 }
 
+/// Appends a method frame for `method` on `channel` to `buf` (the frame is not built, so the
+/// method is only borrowed). Fails, leaving `buf` as it was, if it exceeds `frame_max`
+/// (0: no limit).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use warren_amqp::{encode_method, ConnectionTune, Method};
+/// let mut out = BytesMut::new();
+/// let tune = Method::ConnectionTune(ConnectionTune { channel_max: 2047, frame_max: 131_072, heartbeat: 60 });
+/// encode_method(&mut out, 0, &tune, 4096).unwrap();
+/// assert_eq!(&out[..7], &[1, 0, 0, 0, 0, 0, 12]); // method frame, channel 0, 12-byte payload
+/// assert_eq!(out.last(), Some(&0xCE));
+/// ```
+pub fn encode_method(
+    buf: &mut BytesMut,
+    channel: u16,
+    method: &Method,
+    frame_max: u32,
+) -> Result<(), Error> {
+    encode_frame(buf, FRAME_METHOD, channel, frame_max, |b| method.encode(b))
+}
+
 /// Appends one frame whose payload `body` writes; on error `buf` is truncated back.
 pub(crate) fn encode_frame(
     buf: &mut BytesMut,

@@ -16,6 +16,20 @@
 //! - Every [`Error`] maps to the reply code the broker must send ([`Error::reply_code`]).
 //! - Encoding appends to a `BytesMut` with no allocation per field.
 //!
+//! # Using it in a broker
+//!
+//! 1. Read until [`check_protocol_header`] says `Accepted` (consume 8 bytes) or `Rejected`
+//!    (write [`PROTOCOL_HEADER`], close).
+//! 2. Feed the rest of the stream to one [`FrameDecoder`] per connection; after
+//!    `connection.tune-ok`, [`FrameDecoder::set_frame_max`].
+//! 3. Handle heartbeats and channel 0 yourself; give every other frame to the
+//!    [`MessageAssembler`] of its channel, which yields [`Assembled::Method`] or
+//!    [`Assembled::Message`].
+//! 4. On an [`Error`], close with [`Error::reply_code`] and [`Error::class_method`] (a channel
+//!    close when [`Error::is_connection_error`] is false).
+//! 5. Answer with [`encode_method`], [`encode_message`] or [`Frame::encode`] into the write
+//!    buffer, then write it out once per batch.
+//!
 //! # Example
 //!
 //! ```
@@ -76,8 +90,8 @@ mod test_strategies;
 pub use assemble::{encode_message, Assembled, Message, MessageAssembler};
 pub use error::Error;
 pub use frame::{
-    check_protocol_header, ContentHeader, Frame, FrameDecoder, ProtocolHeaderCheck, RawFrame,
-    FRAME_HEADER_SIZE, FRAME_OVERHEAD, PROTOCOL_HEADER,
+    check_protocol_header, encode_method, ContentHeader, Frame, FrameDecoder, ProtocolHeaderCheck,
+    RawFrame, FRAME_HEADER_SIZE, FRAME_OVERHEAD, PROTOCOL_HEADER,
 };
 pub use generated::*;
 pub use short_str::ShortStr;

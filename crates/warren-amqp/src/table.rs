@@ -345,3 +345,27 @@ fn write_value(buf: &mut BytesMut, v: &FieldValue) -> Result<(), Error> {
     }
     Ok(())
 }
+
+impl FieldTable {
+    /// Decodes table entries from bytes that hold them *without* the 4-byte length prefix, as
+    /// the AMQPLAIN mechanism's `connection.start-ok` response carries its `LOGIN`/`PASSWORD`.
+    ///
+    /// ```
+    /// use warren_amqp::{FieldTable, FieldValue};
+    /// // "LOGIN" => S"guest"
+    /// let body = b"\x05LOGINS\x00\x00\x00\x05guest";
+    /// let t = FieldTable::decode_entries(bytes::Bytes::from_static(body))?;
+    /// assert_eq!(t.get("LOGIN").and_then(FieldValue::as_str), Some("guest"));
+    /// # Ok::<(), warren_amqp::Error>(())
+    /// ```
+    pub fn decode_entries(body: Bytes) -> Result<FieldTable, Error> {
+        let mut inner = Reader::new(body, "field table");
+        let mut entries = Vec::new();
+        while !inner.is_empty() {
+            let key = inner.short_str("table key")?;
+            let value = read_value(&mut inner, 0)?;
+            entries.push((key, value));
+        }
+        Ok(FieldTable(entries))
+    }
+}
