@@ -1,3 +1,185 @@
 //! The Warren server: listeners, per-connection drivers, configuration and signals around
-//! `warren-core`. It holds no broker logic: everything a client can observe about queues and
-//! exchanges is decided by the core; this crate only moves bytes, timers and events.
+//! `warren-core`.
+//!
+//! It holds no broker logic: everything a client can observe about queues and exchanges is
+//! decided by the core; the protocol fronts (here the AMQP 0-9-1 one) translate frames into core
+//! operations in sans-IO state machines, and tokio tasks only move bytes, timers and events.
+//!
+//! ```no_run
+//! // The `warren` binary in a few lines: the embedded configuration, run until SIGTERM/Ctrl-C.
+//! let config = warren_server::config::Config::embedded()?;
+//! warren_server::run(config, None)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod amqp;
+pub mod config;
+pub mod logging;
+pub mod setup;
+
+use amqp::AmqpSettings;
+use config::Config;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+use warren_core::Broker;
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The runtime or a signal handler could not be set up.
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The configuration asked for something the core refused.
+    #[error("setting up the broker: {0}")]
+    Setup(warren_core::CoreError),
+    /// A definitions file could not be read or parsed.
+    #[error("definitions {path}: {reason}")]
+    Definitions {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// How long connections get to finish closing at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Builds the runtime and serves until SIGTERM or Ctrl-C.
+pub fn run(config: Config, definitions: Option<&Path>) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServerError::Runtime)?;
+    runtime.block_on(serve(config, definitions))
+}
+
+/// The AMQP front's settings from the configuration.
+pub fn amqp_settings(config: &Config) -> AmqpSettings {
+    AmqpSettings {
+        frame_max: config.amqp.frame_max,
+        channel_max: config.amqp.channel_max,
+        heartbeat: config.amqp.heartbeat,
+        max_message_size: config.amqp.max_message_size,
+        handshake_timeout: Duration::from_secs(config.amqp.handshake_timeout),
+        outbox_limit: 4096,
+    }
+}
+
+/// Serves the configured listeners until SIGTERM or Ctrl-C, then closes every connection
+/// (320 CONNECTION_FORCED) and returns.
+///
+/// Prints `LISTENING <protocol> <address>` on stdout for each bound listener, then `READY`:
+/// tests and scripts that start the broker on port 0 read the real ports from there.
+pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), ServerError> {
+    let broker = Arc::new(setup::build_broker(&config, definitions)?);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let settings = amqp_settings(&config);
+    for addr in &config.amqp.listeners {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: *addr,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(ServerError::Runtime)?;
+        info!(%local, "AMQP listener");
+        announce(&format!("LISTENING amqp {local}"));
+        tasks.spawn(accept_amqp(
+            listener,
+            Arc::clone(&broker),
+            settings.clone(),
+            config.amqp.max_pending_output,
+            config.amqp.nodelay,
+            shutdown_rx.clone(),
+        ));
+    }
+    announce("READY");
+    wait_for_signal().await?;
+    info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        warn!("connections did not close in time");
+    }
+    Ok(())
+}
+
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Accepts AMQP connections until shutdown; waits for its connections to finish.
+pub async fn accept_amqp(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    settings: AmqpSettings,
+    max_pending_output: usize,
+    nodelay: bool,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if nodelay {
+                        let _ = stream.set_nodelay(true);
+                    }
+                    conns.spawn(amqp::driver::drive(
+                        stream,
+                        peer,
+                        Arc::clone(&broker),
+                        settings.clone(),
+                        max_pending_output,
+                        shutdown.clone(),
+                    ));
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+}
+
+async fn wait_for_signal() -> Result<(), ServerError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(ServerError::Runtime)?;
+        tokio::select! {
+            _ = term.recv() => {}
+            r = tokio::signal::ctrl_c() => r.map_err(ServerError::Runtime)?,
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(ServerError::Runtime)
+    }
+}
