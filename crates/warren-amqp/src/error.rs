@@ -74,12 +74,16 @@ pub enum Error {
     UnknownFieldType {
         /// The type octet.
         tag: u8,
+        /// Class and method id, when decoding a method's arguments.
+        class_method: Option<(u16, u16)>,
     },
     /// Field tables/arrays nested deeper than [`crate::MAX_NESTING_DEPTH`].
     #[error("field tables nested deeper than {limit}")]
     NestingTooDeep {
         /// The limit that was hit.
         limit: usize,
+        /// Class and method id, when decoding a method's arguments.
+        class_method: Option<(u16, u16)>,
     },
     /// A field table or array declared a byte length that does not match its contents.
     #[error("field table/array length mismatch")]
@@ -176,6 +180,8 @@ impl Error {
             } => Some((*class_id, *method_id)),
             Error::Truncated { class_method, .. }
             | Error::TrailingBytes { class_method, .. }
+            | Error::UnknownFieldType { class_method, .. }
+            | Error::NestingTooDeep { class_method, .. }
             | Error::UnexpectedFrame { class_method, .. } => *class_method,
             Error::BodyTooLarge { class_method, .. } => Some(*class_method),
             _ => None,
@@ -190,7 +196,16 @@ impl Error {
 
     /// Attaches the class/method id to a field-level error raised while decoding a method.
     pub(crate) fn in_method(self, class_id: u16, method_id: u16) -> Self {
+        let here = Some((class_id, method_id));
         match self {
+            Error::UnknownFieldType { tag, .. } => Error::UnknownFieldType {
+                tag,
+                class_method: here,
+            },
+            Error::NestingTooDeep { limit, .. } => Error::NestingTooDeep {
+                limit,
+                class_method: here,
+            },
             Error::Truncated { context, field, .. } => Error::Truncated {
                 context,
                 field,

@@ -265,7 +265,9 @@ fn nesting_is_limited() {
         let r = Method::decode(buf.freeze());
         assert_eq!(r.is_ok(), ok, "depth {depth}: {r:?}");
         if !ok {
-            assert_eq!(r.unwrap_err().reply_code(), ReplyCode::SyntaxError);
+            let e = r.unwrap_err();
+            assert_eq!(e.reply_code(), ReplyCode::SyntaxError);
+            assert_eq!(e.class_method(), Some((50, 10)), "queue.declare");
         }
     }
 }

@@ -271,6 +271,7 @@ fn enter(depth: usize) -> Result<usize, Error> {
     if depth > MAX_NESTING_DEPTH {
         Err(Error::NestingTooDeep {
             limit: MAX_NESTING_DEPTH,
+            class_method: None,
         })
     } else {
         Ok(depth)
@@ -302,7 +303,12 @@ fn read_value(r: &mut Reader, depth: usize) -> Result<FieldValue, Error> {
         b'T' => FieldValue::Timestamp(r.u64(F)?),
         b'F' => FieldValue::Table(read_table(r, F, depth)?),
         b'V' => FieldValue::Void,
-        tag => return Err(Error::UnknownFieldType { tag }),
+        tag => {
+            return Err(Error::UnknownFieldType {
+                tag,
+                class_method: None,
+            })
+        }
     })
 }
 
