@@ -9,8 +9,8 @@ use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::hint::black_box;
 use warren_amqp::{
-    encode_message, Assembled, BasicProperties, BasicPublish, FieldTable, FieldValue,
-    FrameDecoder, Method, MessageAssembler, ShortStr,
+    encode_message, Assembled, BasicProperties, BasicPublish, FieldTable, FieldValue, FrameDecoder,
+    MessageAssembler, Method, ShortStr,
 };
 
 const FRAME_MAX: u32 = 131_072;
@@ -29,7 +29,9 @@ fn message(body_len: usize) -> (Method, BasicProperties, Vec<u8>) {
     let props = BasicProperties {
         content_type: Some(ShortStr::from_static("application/json")),
         delivery_mode: Some(2),
-        message_id: Some(ShortStr::from_static("3f1c9a6e-5b7d-4c1e-9e2a-1b6d8f0c2a4e")),
+        message_id: Some(ShortStr::from_static(
+            "3f1c9a6e-5b7d-4c1e-9e2a-1b6d8f0c2a4e",
+        )),
         timestamp: Some(1_700_000_000),
         headers: Some(headers),
         ..Default::default()
