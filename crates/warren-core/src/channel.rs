@@ -444,6 +444,13 @@ impl Channel {
         let name = if name.is_empty() && !passive {
             names::queue_name()
         } else {
+            if !passive && name.starts_with("amq.") {
+                // Only client-chosen names are checked: `amq.gen-…` is ours to make.
+                return Err(CoreError::ReservedName {
+                    kind: ResourceKind::Queue,
+                    name: name.to_owned(),
+                });
+            }
             self.queue_name(name).into_owned()
         };
         if !passive {

@@ -180,11 +180,11 @@ impl VHost {
         new: &ExchangeOptions,
     ) -> Result<(), CoreError> {
         let cur = existing.options();
-        let fail = |arg: &str, received: String, current: String| CoreError::Inequivalent {
+        let fail = |arg: &'static str, received: String, current: String| CoreError::Inequivalent {
             kind: ResourceKind::Exchange,
             name: existing.name().to_owned(),
             vhost: self.name.to_string(),
-            arg: arg.to_owned(),
+            arg,
             received,
             current,
         };
@@ -290,12 +290,6 @@ impl VHost {
         if passive {
             return Err(self.not_found(ResourceKind::Queue, name));
         }
-        if name.starts_with("amq.") {
-            return Err(CoreError::ReservedName {
-                kind: ResourceKind::Queue,
-                name: name.to_owned(),
-            });
-        }
         if let Some(max) = self.max_queues {
             if self.queues.read().len() >= max {
                 return Err(CoreError::ResourceLimit(format!(
@@ -323,11 +317,11 @@ impl VHost {
 
     fn check_queue_equivalent(&self, q: &Queue, new: &QueueOptions) -> Result<(), CoreError> {
         let cur = q.options();
-        let fail = |arg: &str, received: String, current: String| CoreError::Inequivalent {
+        let fail = |arg: &'static str, received: String, current: String| CoreError::Inequivalent {
             kind: ResourceKind::Queue,
             name: q.name().to_owned(),
             vhost: self.name.to_string(),
-            arg: arg.to_owned(),
+            arg,
             received,
             current,
         };
