@@ -105,3 +105,12 @@ fn fuzz_entry_points_accept_anything() {
     warren_mqtt::fuzzing::decode_at(None, &connect_bytes);
     warren_mqtt::fuzzing::decode_at(Some(ProtocolLevel::V5), b"\xe0\x02\x04\x00");
 }
+
+#[test]
+fn packet_sizes_stay_reasonable() {
+    // Packets are moved by value out of the decoder; keep an eye on their size.
+    let packet = std::mem::size_of::<Packet>();
+    let properties = std::mem::size_of::<Properties>();
+    eprintln!("size_of Packet = {packet}, Properties = {properties}");
+    assert!(packet <= properties + 128, "{packet} vs {properties}");
+}
