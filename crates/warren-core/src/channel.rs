@@ -878,6 +878,13 @@ impl Channel {
         self.core.state.lock().unacked.len()
     }
 
+    /// The prefetch limits set by `basic.qos`: (per new consumer, shared by the channel); 0 is
+    /// no limit (for management listings).
+    pub fn prefetch(&self) -> (u32, u32) {
+        let st = self.core.state.lock();
+        (st.consumer_prefetch, st.global_prefetch)
+    }
+
     /// The channel's consumer tags.
     pub fn consumer_tags(&self) -> Vec<Arc<str>> {
         let mut v: Vec<_> = self.core.state.lock().consumers.keys().cloned().collect();

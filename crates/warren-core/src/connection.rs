@@ -194,6 +194,13 @@ impl Connection {
         self.channels.lock().len()
     }
 
+    /// The open channels, sorted by number (for management listings).
+    pub fn channels(&self) -> Vec<Arc<Channel>> {
+        let mut v: Vec<_> = self.channels.lock().values().cloned().collect();
+        v.sort_by_key(|c| c.id());
+        v
+    }
+
     /// Closes every channel and deletes the connection's exclusive queues (idempotent).
     pub fn close(&self) {
         {
