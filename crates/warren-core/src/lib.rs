@@ -101,6 +101,8 @@ mod metrics;
 mod names;
 mod permissions;
 mod queue;
+mod retained;
+mod session;
 mod storage;
 mod value;
 mod vhost;
@@ -123,6 +125,11 @@ pub use metrics::{Metrics, MetricsSnapshot};
 pub use names::{consumer_tag as generate_consumer_tag, queue_name as generate_queue_name};
 pub use permissions::Permissions;
 pub use queue::{ConsumerInfo, Overflow, Queue, QueueOptions};
+pub use retained::{RetainedMessage, RetainedStore};
+pub use session::{
+    Claimed, ExpiredSession, PendingWill, SessionOwner, SessionRegistry, SessionState,
+    SessionToken, SubscriptionRecord,
+};
 pub use storage::{
     MemoryStorage, MemoryStorageFactory, QueueStorage, QueuedMessage, StorageFactory,
 };
