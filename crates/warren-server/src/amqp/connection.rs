@@ -416,6 +416,11 @@ impl AmqpConnection {
             slot.pending_confirms.clear();
             slot.core.close();
         }
+        // The number is free for a new channel.open once the client's close-ok arrives; the
+        // core forgets the channel now.
+        if let Some(core) = &self.core {
+            core.close_channel(channel);
+        }
         self.send_method(
             channel,
             ChannelClose {
