@@ -8,7 +8,7 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -24,7 +24,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct Broker {
     addr: SocketAddr,
     child: Option<Child>,
-    /// Holds the config file, definitions file and the broker's stderr log.
+    /// Holds the config file, definitions file and the broker's stdout and stderr logs.
     dir: Option<tempfile::TempDir>,
     /// Users imported into an external broker through its management API, deleted on drop.
     external_users: Vec<String>,
@@ -170,11 +170,15 @@ impl Broker {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", env!("CARGO_BIN_EXE_warren")));
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut copy =
+            std::fs::File::create(dir.path().join("stdout.log")).expect("create log file");
         let (tx, rx) = mpsc::channel();
-        // Forward stdout lines until READY, then keep draining so the child never blocks on it.
+        // Forward stdout lines until READY, then keep draining so the child never blocks on it;
+        // every line is also kept in stdout.log for failure reports.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                let _ = writeln!(copy, "{line}");
                 // After READY nobody receives: the send fails and the line is dropped.
                 let _ = tx.send(line);
             }
@@ -234,24 +238,22 @@ impl Broker {
         self.child.is_none()
     }
 
-    /// The child's stderr so far (for failure reports).
+    /// The child's stdout and stderr so far, each cut to its last 8000 characters (for failure
+    /// reports).
     pub fn log(&self) -> String {
-        match &self.dir {
-            Some(dir) => {
-                let text =
-                    std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
-                let tail: String = text
-                    .chars()
-                    .rev()
-                    .take(8000)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("--- warren stderr (last 8000 chars) ---\n{tail}")
-            }
-            None => String::from("(external broker: no log)"),
+        let Some(dir) = &self.dir else {
+            return String::from("(external broker: no log)");
+        };
+        let mut out = String::new();
+        for name in ["stdout.log", "stderr.log"] {
+            let text = std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+            let skip = text.chars().count().saturating_sub(8000);
+            let tail: String = text.chars().skip(skip).collect();
+            out.push_str(&format!(
+                "--- warren {name} (last 8000 chars) ---\n{tail}\n"
+            ));
         }
+        out
     }
 
     /// Send SIGTERM to the child broker.
@@ -300,10 +302,10 @@ impl Broker {
                     .stdout
                     .lines()
                     .any(|l| l.trim() == format!("PASS {case}")),
-            "{script} {case} failed against {}:\n{}\n{}",
+            // The broker's log follows: Drop prints it while the test panics.
+            "{script} {case} failed against {}:\n{}",
             self.addr,
             out.describe(),
-            self.log()
         );
         out.stdout
     }
@@ -317,10 +319,9 @@ impl Broker {
         let out = run_python(script, &argv);
         assert!(
             out.status.success(),
-            "{script} failed against {}:\n{}\n{}",
+            "{script} failed against {}:\n{}",
             self.addr,
             out.describe(),
-            self.log()
         );
         out.stdout
     }
@@ -401,16 +402,21 @@ pub fn spawn_python(script: &str, args: &[&str]) -> Child {
 
 /// Wait for a Python child (killing it after CASE_TIMEOUT) and collect its output.
 pub fn finish_python(mut child: Child) -> PyOutput {
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    // A caller may have taken stdout to read it line by line; then only stderr is collected.
+    let out_pipe = child.stdout.take();
+    let err_pipe = child.stderr.take();
     let out_thread = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = out_pipe.read_to_string(&mut s);
+        if let Some(mut pipe) = out_pipe {
+            let _ = pipe.read_to_string(&mut s);
+        }
         s
     });
     let err_thread = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
+        if let Some(mut pipe) = err_pipe {
+            let _ = pipe.read_to_string(&mut s);
+        }
         s
     });
     let deadline = Instant::now() + CASE_TIMEOUT;

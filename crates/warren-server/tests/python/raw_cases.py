@@ -197,7 +197,14 @@ def case_channel_flow(ctx):
     _, r = c.expect_method(20, 21)
     eq(r.octet() & 1, 1, "channel.flow-ok active")
     c.send(raw.method(1, 20, 20, b"\x00"))
-    expect_close(c, 540, "channel.flow active=false", (20, 20))
+    ch, cls, meth, r = c.read_method()
+    if (cls, meth) == (20, 21):
+        raise CaseFailed(f"channel.flow active=false was answered with channel.flow-ok active={r.octet() & 1} "
+                         "instead of RabbitMQ's connection.close 540 NOT_IMPLEMENTED")
+    eq((cls, meth), (10, 50), "reply to channel.flow active=false")
+    code, text, ccls, cmeth = r.short(), r.shortstr(), r.short(), r.short()
+    check_reply(code, text, 540, "channel.flow active=false")
+    eq((ccls, cmeth), (20, 20), "class/method id in connection.close")
     c.close()
 
 
