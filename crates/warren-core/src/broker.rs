@@ -165,12 +165,15 @@ impl Broker {
     /// Adds or replaces a user.
     pub fn put_user(&self, user: User) {
         self.users.write().insert(user.name.clone(), Arc::new(user));
+        self.storage.topology_changed();
     }
 
     /// Removes a user and its permissions; returns whether it existed.
     pub fn delete_user(&self, name: &str) -> bool {
         self.permissions.write().retain(|(_, u), _| u != name);
-        self.users.write().remove(name).is_some()
+        let existed = self.users.write().remove(name).is_some();
+        self.storage.topology_changed();
+        existed
     }
 
     /// The user called `name`.
@@ -227,6 +230,8 @@ impl Broker {
             self.config.max_queues_per_vhost,
         ));
         vhosts.insert(name.to_owned(), Arc::clone(&v));
+        drop(vhosts);
+        self.storage.topology_changed();
         v
     }
 
@@ -237,6 +242,7 @@ impl Broker {
         match removed {
             Some(v) => {
                 v.clear();
+                self.storage.topology_changed();
                 true
             }
             None => false,
@@ -267,6 +273,7 @@ impl Broker {
         self.permissions
             .write()
             .insert((vhost.to_owned(), user.to_owned()), Arc::new(p));
+        self.storage.topology_changed();
         Ok(())
     }
 
@@ -275,6 +282,7 @@ impl Broker {
         self.permissions
             .write()
             .remove(&(vhost.to_owned(), user.to_owned()));
+        self.storage.topology_changed();
     }
 
     /// A user's permissions in a vhost.

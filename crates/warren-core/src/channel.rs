@@ -14,7 +14,8 @@ use crate::exchange::{Destination, ExchangeOptions};
 use crate::message::{Message, Properties};
 use crate::names;
 use crate::queue::{Consumer, Enqueued, Queue, QueueOptions};
-use crate::storage::QueueStorage;
+use crate::storage::{QueueStorage, QueuedMessage, Ticket};
+use crate::store::Persisted;
 use crate::value::FieldTable;
 use crate::vhost::RouteScratch;
 
@@ -48,6 +49,15 @@ pub trait DeliverySink: Send + Sync {
     /// front calls [`Channel::notify_writable`]. Bounds what a slow consumer can pile up.
     fn has_capacity(&self) -> bool {
         true
+    }
+
+    /// Every publish of this channel whose [`PublishOutcome::durable`] ticket is at most
+    /// `ticket` is now on stable storage: its confirm may be sent. Called from the store's
+    /// writer thread with no core lock held; like the other methods it must only record the
+    /// fact and wake the front. The default ignores it (for sinks of channels that never
+    /// publish persistent messages with confirms).
+    fn confirmed(&self, ticket: Ticket) {
+        let _ = ticket;
     }
 }
 
@@ -93,6 +103,11 @@ pub struct PublishOutcome {
     pub returned: bool,
     /// The confirm to send when the channel is in confirm mode.
     pub confirm: Confirm,
+    /// `Some(ticket)`: a persistent message in a durable queue that is not on stable storage
+    /// yet. The confirm must wait until the sink is told [`DeliverySink::confirmed`] with a
+    /// ticket at least this high (and confirms go out in publish order, so later ones wait
+    /// too). `None`: the confirm may be sent now.
+    pub durable: Option<Ticket>,
 }
 
 /// One outstanding (delivered, not yet acked) message.
@@ -100,6 +115,8 @@ struct Unacked {
     tag: u64,
     queue: Arc<Queue>,
     message: Arc<Message>,
+    /// Its publish record on disk: dropping the entry (ack) writes the ack record.
+    persisted: Option<Persisted>,
     /// The consumer it counts against (None for basic.get).
     consumer: Option<Arc<Consumer>>,
 }
@@ -149,7 +166,12 @@ impl ChannelCore {
                 return false;
             }
         }
-        let Some(m) = store.pop_front() else {
+        let Some(QueuedMessage {
+            message,
+            redelivered,
+            persisted,
+        }) = store.pop_front()
+        else {
             return false;
         };
         let tag = st.next_tag;
@@ -161,16 +183,20 @@ impl ChannelCore {
             st.unacked.push_back(Unacked {
                 tag,
                 queue: Arc::clone(queue),
-                message: Arc::clone(&m.message),
+                message: Arc::clone(&message),
+                persisted,
                 consumer: Some(Arc::clone(consumer)),
             });
+        } else {
+            // Auto-ack: settled as it leaves.
+            drop(persisted);
         }
-        self.conn.metrics.delivered(m.redelivered);
+        self.conn.metrics.delivered(redelivered);
         self.sink.deliver(Delivery {
             consumer_tag: Arc::clone(&consumer.tag),
             delivery_tag: tag,
-            redelivered: m.redelivered,
-            message: m.message,
+            redelivered,
+            message,
         });
         true
     }
@@ -266,11 +292,12 @@ impl Drop for Channel {
 
 fn requeue_grouped(taken: Vec<Unacked>) {
     // Group by queue, keeping tag order within each queue.
-    let mut groups: Vec<(Arc<Queue>, Vec<Arc<Message>>)> = Vec::new();
+    type Group = (Arc<Queue>, Vec<(Arc<Message>, Option<Persisted>)>);
+    let mut groups: Vec<Group> = Vec::new();
     for u in taken {
         match groups.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &u.queue)) {
-            Some((_, v)) => v.push(u.message),
-            None => groups.push((u.queue, vec![u.message])),
+            Some((_, v)) => v.push((u.message, u.persisted)),
+            None => groups.push((u.queue, vec![(u.message, u.persisted)])),
         }
     }
     for (q, msgs) in groups {
@@ -665,15 +692,24 @@ impl Channel {
         let mut st = self.core.state.lock();
         let tag = st.next_tag;
         st.next_tag += 1;
+        let QueuedMessage {
+            message,
+            redelivered,
+            persisted,
+        } = m;
         if !no_ack {
             q.unacked.fetch_add(1, Ordering::Relaxed);
             st.unacked.push_back(Unacked {
                 tag,
                 queue: Arc::clone(&q),
-                message: Arc::clone(&m.message),
+                message: Arc::clone(&message),
+                persisted,
                 consumer: None,
             });
+        } else {
+            drop(persisted);
         }
+        let m = QueuedMessage::new(message, redelivered);
         drop(st);
         drop(qs);
         q.delivered.fetch_add(1, Ordering::Relaxed);
@@ -855,13 +891,16 @@ impl Channel {
         );
         let routed = queues.len();
         let mut rejected = 0;
+        let mut ticket: Option<Ticket> = None;
         for q in queues.drain(..) {
-            if q.enqueue(Arc::clone(&message)) == Enqueued::Rejected {
-                rejected += 1;
+            match q.enqueue(Arc::clone(&message)) {
+                Enqueued::Rejected => rejected += 1,
+                Enqueued::Accepted(t) => ticket = ticket.max(t),
             }
         }
         drop(scratch);
         conn.metrics.published(routed, rejected);
+        let durable = ticket.filter(|t| !conn.vhost.storage().when_durable(*t, &self.core.sink));
         Ok(PublishOutcome {
             routed,
             returned: mandatory && routed == 0,
@@ -870,6 +909,7 @@ impl Channel {
             } else {
                 Confirm::Ack
             },
+            durable,
         })
     }
 

@@ -344,6 +344,39 @@ impl Broker {
         Ok(())
     }
 
+    /// The definitions that survive a restart (what the durable store saves): every user,
+    /// vhost and permission, the durable exchanges, the durable queues that are neither
+    /// exclusive nor auto-delete, and the bindings between two of those (or from an `amq.*`
+    /// exchange).
+    pub fn export_durable_definitions(&self) -> Definitions {
+        let mut defs = self.export_definitions();
+        let exchanges: Vec<(String, String)> = self
+            .list_exchanges()
+            .into_iter()
+            .filter(|e| e.options.durable)
+            .map(|e| (e.vhost, e.name))
+            .collect();
+        let queues: Vec<(String, String)> = self
+            .list_queues()
+            .into_iter()
+            .filter(|q| crate::vhost::survives_restart(&q.options))
+            .map(|q| (q.vhost, q.name))
+            .collect();
+        let has = |set: &[(String, String)], vhost: &str, name: &str| {
+            set.iter().any(|(v, n)| v == vhost && n == name)
+        };
+        defs.exchanges.retain(|x| x.durable);
+        defs.queues.retain(|q| has(&queues, &q.vhost, &q.name));
+        defs.bindings.retain(|b| {
+            has(&exchanges, &b.vhost, &b.source)
+                && match b.destination_type.as_str() {
+                    "queue" => has(&queues, &b.vhost, &b.destination),
+                    _ => has(&exchanges, &b.vhost, &b.destination),
+                }
+        });
+        defs
+    }
+
     /// Exports definitions in RabbitMQ's format: users, vhosts, permissions, the user-declared
     /// exchanges (not the default and `amq.*` ones), non-exclusive queues, bindings.
     pub fn export_definitions(&self) -> Definitions {

@@ -8,8 +8,11 @@
 //!
 //! **What it is not**: no tokio, no I/O, no clock reads, no codec (it has its own
 //! [`FieldTable`]/[`Value`] and [`Properties`] types that a front converts to losslessly), no
-//! persistence yet (queues store messages through the [`QueueStorage`] trait; the in-memory
-//! [`MemoryStorage`] is the only implementation so far), no TTL or dead-lettering yet.
+//! TTL or dead-lettering yet. The one exception to "no I/O" is the optional durable
+//! [`store`]: queues keep messages through the [`QueueStorage`] trait, in memory
+//! ([`MemoryStorage`]) or, for durable queues, in the store's append-only segment files,
+//! written and fsynced on the store's own thread (see the [`store`] module for the format and
+//! the guarantees).
 //!
 //! # Flow
 //! [`Broker::authenticate`] (PLAIN/AMQPLAIN user + password, loopback rule) →
@@ -104,6 +107,7 @@ mod queue;
 mod retained;
 mod session;
 mod storage;
+pub mod store;
 mod value;
 mod vhost;
 
@@ -131,7 +135,7 @@ pub use session::{
     SessionToken, SubscriptionRecord,
 };
 pub use storage::{
-    MemoryStorage, MemoryStorageFactory, QueueStorage, QueuedMessage, StorageFactory,
+    MemoryStorage, MemoryStorageFactory, QueueStorage, QueuedMessage, StorageFactory, Ticket,
 };
 pub use value::{FieldTable, Value};
 pub use vhost::VHost;

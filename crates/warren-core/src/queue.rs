@@ -9,7 +9,7 @@ use crate::channel::ChannelCore;
 use crate::connection::ConnectionId;
 use crate::error::{CoreError, ResourceKind};
 use crate::message::Message;
-use crate::storage::{QueueStorage, QueuedMessage};
+use crate::storage::{QueueStorage, QueuedMessage, Ticket};
 use crate::value::{FieldTable, Value};
 
 /// What a full queue does with a new message (`x-overflow`).
@@ -186,7 +186,8 @@ impl std::fmt::Debug for Queue {
 /// What happened to a message offered to a queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Enqueued {
-    Accepted,
+    /// Taken; with a ticket when the confirm must wait until it is durable.
+    Accepted(Option<Ticket>),
     Rejected,
 }
 
@@ -275,7 +276,7 @@ impl Queue {
         let mut st = self.state.lock();
         if st.deleted {
             // Deleted between routing and here: as if routed before the delete, then purged.
-            return Enqueued::Accepted;
+            return Enqueued::Accepted(None);
         }
         let size = message.size();
         let full = |st: &QueueState| {
@@ -291,36 +292,35 @@ impl Queue {
             match self.limits.overflow {
                 Overflow::RejectPublish => return Enqueued::Rejected,
                 Overflow::DropHead => {
-                    while full(&st) && st.store.pop_front().is_some() {}
+                    while full(&st) && st.store.drop_front() {}
                     if full(&st) {
                         // Larger than the byte limit on its own: dropped at once, as RabbitMQ.
-                        return Enqueued::Accepted;
+                        return Enqueued::Accepted(None);
                     }
                 }
             }
         }
-        st.store.push_back(QueuedMessage {
-            message,
-            redelivered: false,
-        });
+        let ticket = st.store.push_back(QueuedMessage::new(message, false));
         self.enqueued.fetch_add(1, Ordering::Relaxed);
         self.dispatch_locked(&mut st);
-        Enqueued::Accepted
+        Enqueued::Accepted(ticket)
     }
 
-    /// Puts messages back at the head, keeping their order, then dispatches.
+    /// Puts messages back at the head, keeping their order, then dispatches. (Messages of a
+    /// deleted queue are dropped, which settles them.)
     pub(crate) fn requeue(
         self: &Arc<Self>,
-        messages: impl DoubleEndedIterator<Item = Arc<Message>>,
+        messages: impl DoubleEndedIterator<Item = (Arc<Message>, Option<crate::store::Persisted>)>,
     ) {
         let mut st = self.state.lock();
         if st.deleted {
             return;
         }
-        for message in messages.rev() {
+        for (message, persisted) in messages.rev() {
             st.store.push_front(QueuedMessage {
                 message,
                 redelivered: true,
+                persisted,
             });
         }
         self.dispatch_locked(&mut st);

@@ -1,32 +1,59 @@
-//! Queue message storage behind a narrow trait, so a disk-backed store can replace the in-memory
-//! one without touching routing, delivery or the server.
+//! Queue message storage behind a narrow trait, so a disk-backed store (the durable
+//! [`crate::store`]) can replace the in-memory one without touching routing, delivery or the
+//! server.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::channel::DeliverySink;
 use crate::message::Message;
+use crate::store::Persisted;
 
-/// A message waiting in a queue.
-#[derive(Debug, Clone)]
+/// A message waiting in a queue (or, once delivered, held by the channel until settled).
+#[derive(Debug)]
 pub struct QueuedMessage {
     /// The shared message record.
     pub message: Arc<Message>,
     /// True once it has been delivered and requeued.
     pub redelivered: bool,
+    /// Its publish record in the durable store, for persistent messages of durable queues.
+    /// Dropping it writes the ack: whoever ends up dropping the message settles it.
+    pub persisted: Option<Persisted>,
 }
+
+impl QueuedMessage {
+    /// A message not (yet) on disk.
+    pub fn new(message: Arc<Message>, redelivered: bool) -> QueuedMessage {
+        QueuedMessage {
+            message,
+            redelivered,
+            persisted: None,
+        }
+    }
+}
+
+/// A position in the durable log: a persistent publish is on stable storage once the store
+/// has confirmed a ticket at least this high ([`DeliverySink::confirmed`]). Tickets grow in
+/// append order, so confirming one confirms every lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ticket(pub u64);
 
 /// The ready messages of one queue, in delivery order. Called with the queue's lock held, so an
 /// implementation needs no locking of its own and must not block for long (a disk store appends
 /// to a buffer and leaves fsync to its own thread).
 pub trait QueueStorage: Send {
-    /// Appends a newly routed message.
-    fn push_back(&mut self, message: QueuedMessage);
+    /// Appends a newly routed message. Returns a ticket when the message is being written to
+    /// stable storage: a publisher confirm for it must wait until that ticket is durable.
+    fn push_back(&mut self, message: QueuedMessage) -> Option<Ticket>;
     /// Puts a requeued message back at the head (redelivered messages go first, as in RabbitMQ).
     fn push_front(&mut self, message: QueuedMessage);
     /// Takes the head message.
     fn pop_front(&mut self) -> Option<QueuedMessage>;
-    /// Looks at the head message.
-    fn peek_front(&self) -> Option<&QueuedMessage>;
+    /// Drops the head message (overflow); returns false when empty. A disk store overrides it
+    /// to skip reading the body back.
+    fn drop_front(&mut self) -> bool {
+        self.pop_front().is_some()
+    }
     /// Number of ready messages.
     fn len(&self) -> usize;
     /// Total body bytes of the ready messages.
@@ -39,10 +66,24 @@ pub trait QueueStorage: Send {
     }
 }
 
-/// Makes the storage of each new queue (the broker calls it on declare).
+/// Makes the storage of each new queue (the broker calls it on declare), and is told what a
+/// disk store must know: durability waits and topology changes.
 pub trait StorageFactory: Send + Sync {
-    /// Storage for the queue `name` in `vhost`; `durable` tells a disk store whether to persist.
+    /// Storage for the queue `name` in `vhost`; `durable` is true when the queue survives a
+    /// restart (declared durable, neither exclusive nor auto-delete), telling a disk store
+    /// whether to persist.
     fn create(&self, vhost: &str, name: &str, durable: bool) -> Box<dyn QueueStorage>;
+
+    /// Asks for `sink.confirmed(t)` with `t >= ticket` once `ticket` is durable. Returns true
+    /// (and calls nothing) when it already is. The default: everything is always durable.
+    fn when_durable(&self, ticket: Ticket, sink: &Arc<dyn DeliverySink>) -> bool {
+        let _ = (ticket, sink);
+        true
+    }
+
+    /// A durable vhost, user, permission, exchange, queue or binding was created, changed or
+    /// deleted (called after the change, with no core lock held). The default does nothing.
+    fn topology_changed(&self) {}
 }
 
 /// The in-memory store: a ring buffer of shared messages and a byte count.
@@ -57,12 +98,18 @@ impl MemoryStorage {
     pub fn new() -> MemoryStorage {
         MemoryStorage::default()
     }
+
+    /// Looks at the head message.
+    pub fn peek_front(&self) -> Option<&QueuedMessage> {
+        self.messages.front()
+    }
 }
 
 impl QueueStorage for MemoryStorage {
-    fn push_back(&mut self, message: QueuedMessage) {
+    fn push_back(&mut self, message: QueuedMessage) -> Option<Ticket> {
         self.bytes = self.bytes.saturating_add(message.message.size());
         self.messages.push_back(message);
+        None
     }
 
     fn push_front(&mut self, message: QueuedMessage) {
@@ -74,10 +121,6 @@ impl QueueStorage for MemoryStorage {
         let m = self.messages.pop_front()?;
         self.bytes = self.bytes.saturating_sub(m.message.size());
         Some(m)
-    }
-
-    fn peek_front(&self) -> Option<&QueuedMessage> {
-        self.messages.front()
     }
 
     fn len(&self) -> usize {
@@ -114,15 +157,15 @@ mod tests {
     use crate::message::Properties;
 
     fn qm(body: &'static [u8]) -> QueuedMessage {
-        QueuedMessage {
-            message: Arc::new(Message::new(
+        QueuedMessage::new(
+            Arc::new(Message::new(
                 "",
                 "k",
                 Properties::default(),
                 Bytes::from_static(body),
             )),
-            redelivered: false,
-        }
+            false,
+        )
     }
 
     #[test]

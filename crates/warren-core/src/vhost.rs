@@ -99,6 +99,11 @@ impl VHost {
         &self.name
     }
 
+    /// The storage factory of this vhost's queues.
+    pub(crate) fn storage(&self) -> &Arc<dyn StorageFactory> {
+        &self.storage
+    }
+
     fn not_found(&self, kind: ResourceKind, name: &str) -> CoreError {
         CoreError::NotFound {
             kind,
@@ -169,8 +174,13 @@ impl VHost {
             });
         }
         let name: Arc<str> = Arc::from(name);
+        let durable = options.durable;
         let ex = Arc::new(Exchange::new(Arc::clone(&name), options));
         self.exchanges.write().insert(name, Arc::clone(&ex));
+        drop(_topology);
+        if durable {
+            self.storage.topology_changed();
+        }
         Ok(ex)
     }
 
@@ -231,6 +241,8 @@ impl VHost {
             });
         }
         self.remove_exchange_locked(name);
+        drop(_topology);
+        self.storage.topology_changed();
         Ok(())
     }
 
@@ -300,7 +312,8 @@ impl VHost {
         }
         let limits = Limits::parse(&options.arguments, name, &self.name)?;
         let owner = if options.exclusive { owner } else { None };
-        let store = self.storage.create(&self.name, name, options.durable);
+        let survives = survives_restart(&options);
+        let store = self.storage.create(&self.name, name, survives);
         let name: Arc<str> = Arc::from(name);
         let q = Arc::new(Queue::new(
             Arc::clone(&name),
@@ -312,7 +325,13 @@ impl VHost {
         ));
         self.queues.write().insert(name, Arc::clone(&q));
         self.metrics.queue_declared();
-        Ok((q, 0, 0))
+        drop(_topology);
+        if survives {
+            self.storage.topology_changed();
+        }
+        // Recovered messages of a durable queue are ready at once.
+        let (ready, _, _) = q.counts();
+        Ok((q, ready, 0))
     }
 
     fn check_queue_equivalent(&self, q: &Queue, new: &QueueOptions) -> Result<(), CoreError> {
@@ -367,7 +386,12 @@ impl VHost {
                 vhost: self.name.to_string(),
             });
         }
-        Ok(self.remove_queue_locked(&q))
+        let ready = self.remove_queue_locked(&q);
+        drop(_topology);
+        if survives_restart(q.options()) {
+            self.storage.topology_changed();
+        }
+        Ok(ready)
     }
 
     /// Deletes `q` if it is still the queue of that name (used by auto-delete and exclusive
@@ -403,7 +427,13 @@ impl VHost {
         self.check_destination(destination)?;
         let ex = self.exchange_or_404(source)?;
         match ex.bind(destination.clone(), key, arguments) {
-            Ok(_) => Ok(()),
+            Ok(created) => {
+                drop(_topology);
+                if created {
+                    self.storage.topology_changed();
+                }
+                Ok(())
+            }
             Err(BindError::Core(e)) => Err(*e),
             Err(BindError::Pattern(e)) => Err(CoreError::InvalidBindingKey {
                 key: key.to_owned(),
@@ -437,11 +467,13 @@ impl VHost {
         let Some(ex) = self.exchange(source) else {
             return Ok(());
         };
-        if ex.unbind(destination, key, arguments)
-            && ex.options().auto_delete
-            && ex.binding_count() == 0
-        {
+        let removed = ex.unbind(destination, key, arguments);
+        if removed && ex.options().auto_delete && ex.binding_count() == 0 {
             self.remove_exchange_locked(source);
+        }
+        drop(_topology);
+        if removed {
+            self.storage.topology_changed();
         }
         Ok(())
     }
@@ -512,6 +544,12 @@ impl VHost {
 pub(crate) struct RouteScratch {
     dests: Vec<Destination>,
     visited: Vec<Arc<str>>,
+}
+
+/// True when a queue with these options survives a restart: durable, and neither exclusive nor
+/// auto-delete (those are cleaned up at restart).
+pub(crate) fn survives_restart(options: &QueueOptions) -> bool {
+    options.durable && !options.exclusive && !options.auto_delete
 }
 
 /// Tells each consumer's channel that its queue is gone (`basic.cancel` from the server).

@@ -371,7 +371,8 @@ fn mandatory_and_confirms() {
         PublishOutcome {
             routed: 0,
             returned: true,
-            confirm: Confirm::Ack
+            confirm: Confirm::Ack,
+            durable: None
         }
     );
     let out = ch
