@@ -7,45 +7,46 @@ use std::process::Command;
 /// Runs the whole suite. `--skip-prep` skips installing Python and Debian test dependencies.
 pub fn run_all(args: &[String]) -> Result<(), String> {
     let prep = !args.iter().any(|a| a == "--skip-prep");
+    // `--keep-going` runs every step and reports all failures at the end (for local triage).
+    let keep_going = args.iter().any(|a| a == "--keep-going");
     if prep {
         prepare_test_env()?;
     }
-    run("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(
+    let mut failures = Vec::new();
+    let mut step = |result: Result<(), String>| -> Result<(), String> {
+        match result {
+            Err(e) if keep_going => {
+                failures.push(e);
+                Ok(())
+            }
+            other => other,
+        }
+    };
+    step(run("fmt", cargo().args(["fmt", "--all", "--", "--check"])))?;
+    step(run(
         "clippy",
-        cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
+        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    ))?;
     let mut tests = cargo();
     if have("cargo-nextest", &["nextest", "--version"]) {
         tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
-        tests.args([
-            "test",
-            "--workspace",
-            "--lib",
-            "--bins",
-            "--tests",
-            "--no-fail-fast",
-        ]);
+        tests.args(["test", "--workspace", "--lib", "--bins", "--tests", "--no-fail-fast"]);
     }
     with_test_env(&mut tests);
-    run("tests", &mut tests)?;
-    run("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
-    run(
+    step(run("tests", &mut tests))?;
+    step(run("doc tests", cargo().args(["test", "--workspace", "--doc"])))?;
+    step(run(
         "docs",
         cargo()
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
-    codegen(&["--check".to_string()])?;
-    fuzz_replay()?;
+    ))?;
+    step(codegen(&["--check".to_string()]))?;
+    step(fuzz_replay())?;
+    if !failures.is_empty() {
+        return Err(format!("{} step(s) failed:\n  {}", failures.len(), failures.join("\n  ")));
+    }
     eprintln!("\nxtask ci: all checks passed");
     Ok(())
 }

@@ -15,7 +15,8 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  ci                 everything CI checks: fmt, clippy, tests, doc tests, docs, codegen, fuzz replay
+  ci [--keep-going] [--skip-prep]
+                     everything CI checks: fmt, clippy, tests, doc tests, docs, codegen, fuzz replay
   codegen [--check]  regenerate committed generated code (or check that it is current)
   fuzz-replay        build the fuzz crate and replay the committed seed corpora
   help               this text
