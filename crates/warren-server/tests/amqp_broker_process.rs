@@ -129,6 +129,16 @@ fn frame_max_from_config() {
     broker.case("raw_cases.py", "frame_over_server_max", &[]);
 }
 
+/// A configured max_message_size of 4096: a larger body closes the channel with 406.
+#[test]
+fn max_message_size_from_config() {
+    let opts = Options::default().amqp("max_message_size", "4096");
+    let Some(broker) = Broker::start_with("max_message_size_from_config", opts) else {
+        return;
+    };
+    broker.case("pika_delivery.py", "max_message_size", &["4096"]);
+}
+
 /// A configured heartbeat of 1 s: the server sends heartbeats and drops a silent client.
 #[test]
 fn heartbeat_from_config() {

@@ -77,6 +77,7 @@ mod delivery {
         round_robin, prefetch_per_consumer, prefetch_global, prefetch_both, no_ack, basic_get,
         ack_multiple, nack_multiple_requeue, reject, unknown_delivery_tag,
         requeue_on_channel_close, requeue_on_connection_close, redelivered_flag, recover,
+        recover_no_requeue,
         exclusive_consumer, cancel_notify, confirms, mandatory_return, properties_roundtrip,
         large_message,
     );

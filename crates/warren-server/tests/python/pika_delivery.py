@@ -3,7 +3,7 @@
 import pika
 import pika.exceptions
 
-from warren_testlib import check, eq, expect_channel_close, run, wait_for
+from warren_testlib import check, eq, expect_channel_close, expect_connection_close, run, wait_for
 
 
 def setup(ctx, n=0, prefix="m"):
@@ -29,11 +29,22 @@ def get(ch, q, auto_ack=False):
     return method, body.decode()
 
 
-def collect(conn, ch, q, seconds=0.5, auto_ack=False, **kw):
-    """Start a consumer and return the deliveries (method, body) that arrive within `seconds`."""
+SETTLE = 0.3  # seconds to wait for deliveries that must NOT come
+
+
+def settle(conn, got, want, what):
+    """Process events until `got` has `want` items (5 s at most), then SETTLE more seconds so
+    that deliveries beyond the expected ones would show up."""
+    wait_for(lambda: len(got) >= want, conn=conn, what=f"{want} deliveries ({what})")
+    conn.process_data_events(time_limit=SETTLE)
+
+
+def collect(conn, ch, q, want, auto_ack=False, **kw):
+    """Start a consumer; return the list its deliveries (method, body) go to, once `want` have
+    arrived and no more came within SETTLE seconds (later ones are appended too)."""
     got = []
     ch.basic_consume(q, lambda c, m, p, b: got.append((m, b.decode())), auto_ack=auto_ack, **kw)
-    conn.process_data_events(time_limit=seconds)
+    settle(conn, got, want, f"consumer on {q}")
     return got
 
 
@@ -63,12 +74,12 @@ def case_prefetch_per_consumer(ctx):
     wait_for(lambda: ready(ch, q2) == 5, what="5 messages in q2")
     c = conn.channel()
     c.basic_qos(prefetch_count=2)
-    got1 = collect(conn, c, q1, 0.3)
-    got2 = collect(conn, c, q2, 0.5)
+    got1 = collect(conn, c, q1, 2)
+    got2 = collect(conn, c, q2, 2)
     eq([b for _, b in got1], ["a0", "a1"], "first consumer's unacked deliveries")
     eq([b for _, b in got2], ["b0", "b1"], "second consumer's unacked deliveries")
     c.basic_ack(got1[0][0].delivery_tag)
-    conn.process_data_events(time_limit=0.3)
+    settle(conn, got1, 3, "first consumer after one ack")
     eq(len(got1), 3, "deliveries to the first consumer after one ack")
     eq(len(got2), 2, "deliveries to the second consumer after an ack of the first's")
 
@@ -83,12 +94,13 @@ def case_prefetch_global(ctx):
     wait_for(lambda: ready(ch, q2) == 5, what="5 messages in q2")
     c = conn.channel()
     c.basic_qos(prefetch_count=3, global_qos=True)
-    got1 = collect(conn, c, q1, 0.3)
-    got2 = collect(conn, c, q2, 0.5)
+    got1 = collect(conn, c, q1, 3)
+    got2 = collect(conn, c, q2, 0)
     eq(len(got1) + len(got2), 3, f"unacked deliveries on the channel ({got1} + {got2})")
     eq(len(got1), 3, "the first consumer took the whole channel limit")
     c.basic_ack(got1[-1][0].delivery_tag, multiple=True)
-    conn.process_data_events(time_limit=0.5)
+    wait_for(lambda: len(got1) + len(got2) >= 6, conn=conn, what="deliveries after the ack")
+    conn.process_data_events(time_limit=SETTLE)
     eq(len(got1) + len(got2), 6, "deliveries after acking all three")
 
 
@@ -98,7 +110,7 @@ def case_prefetch_both(ctx):
     c = conn.channel()
     c.basic_qos(prefetch_count=4, global_qos=True)
     c.basic_qos(prefetch_count=2, global_qos=False)
-    got = collect(conn, c, q1, 0.5)
+    got = collect(conn, c, q1, 2)
     eq(len(got), 2, "deliveries with per-consumer 2 under global 4")
 
 
@@ -107,7 +119,7 @@ def case_no_ack(ctx):
     conn, ch, q = setup(ctx, 6)
     c = conn.channel()
     c.basic_qos(prefetch_count=1)  # ignored for no-ack consumers
-    got = collect(conn, c, q, 0.5, auto_ack=True)
+    got = collect(conn, c, q, 6, auto_ack=True)
     eq(len(got), 6, "deliveries to the no-ack consumer")
     c.close()
     eq(ready(ch, q), 0, "ready messages after the no-ack consumer's channel closed")
@@ -185,7 +197,7 @@ def case_requeue_on_channel_close(ctx):
     """Unacked deliveries return to the queue, redelivered, when their channel closes."""
     conn, ch, q = setup(ctx, 2)
     c = conn.channel()
-    got = collect(conn, c, q, 0.3)
+    got = collect(conn, c, q, 2)
     eq(len(got), 2, "deliveries before the close")
     c.close()
     wait_for(lambda: ready(ch, q) == 2, what="requeue after channel close")
@@ -217,7 +229,7 @@ def case_redelivered_flag(ctx):
     m, _ = get(c, q)
     eq(m.redelivered, True, "second delivery")
     c.basic_nack(m.delivery_tag, requeue=True)
-    got = collect(conn, c, q, 0.3)
+    got = collect(conn, c, q, 1)
     eq([(m.redelivered, b) for m, b in got], [(True, "m0")], "delivery to a consumer after requeue")
 
 
@@ -225,10 +237,10 @@ def case_recover(ctx):
     """basic.recover(requeue=true) redelivers the channel's unacked messages."""
     conn, ch, q = setup(ctx, 2)
     c = conn.channel()
-    got = collect(conn, c, q, 0.3)
+    got = collect(conn, c, q, 2)
     eq([(m.redelivered, b) for m, b in got], [(False, "m0"), (False, "m1")], "first deliveries")
     c.basic_recover(requeue=True)
-    conn.process_data_events(time_limit=0.3)
+    settle(conn, got, 4, "redeliveries after recover")
     eq(sorted((m.redelivered, b) for m, b in got[2:]), [(True, "m0"), (True, "m1")], "deliveries after recover")
 
 
@@ -315,6 +327,29 @@ def case_large_message(ctx):
     m, p, got = ch.basic_get(q, auto_ack=True)
     eq(len(got), len(body), "body length")
     check(got == body, "body bytes differ")
+
+
+def case_recover_no_requeue(ctx):
+    """basic.recover(requeue=false) is refused: connection.close 540 NOT_IMPLEMENTED."""
+    conn, ch, q = setup(ctx, 1)
+    c = conn.channel()
+    collect(conn, c, q, 1)
+    e = expect_connection_close(lambda: (c.basic_recover(requeue=False), conn.process_data_events(time_limit=0.5)),
+                                540, "basic.recover requeue=false")
+    check("requeue=false" in e.reply_text, f"reply text {e.reply_text!r}")
+
+
+def case_max_message_size(ctx):
+    """A body over the configured max_message_size (arg 1) closes the channel with 406; one of
+    exactly that size is accepted."""
+    limit = int(ctx.args[0])
+    conn, ch, q = setup(ctx)
+    ch.basic_publish("", q, b"x" * limit)
+    wait_for(lambda: ready(ch, q) == 1, what="the message of the maximum size")
+    ch.basic_publish("", q, b"x" * (limit + 1))
+    e = expect_channel_close(lambda: ch.queue_declare(q, passive=True), 406, "publish over max_message_size")
+    check(str(limit) in e.reply_text, f"reply text {e.reply_text!r} does not name the limit")
+    check(conn.is_open, "connection closed by a channel error")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import pika
 import pika.exceptions
 
-from warren_testlib import check, eq, expect_channel_close, run, uniq
+from warren_testlib import check, eq, expect_channel_close, run, uniq, wait_for
 
 
 def publish(ch, queue, n, prefix="m"):
@@ -44,8 +44,9 @@ def case_declare_ok_counts(ctx):
     eq(ch.queue_declare(q).method.consumer_count, 0, "consumer count before consuming")
     ch2 = ctx.connect().channel()
     ch2.basic_qos(prefetch_count=1)
-    ch2.basic_consume(q, lambda *a: None)
-    ch2.connection.process_data_events(time_limit=0.3)
+    got = []
+    ch2.basic_consume(q, lambda *a: got.append(a))
+    wait_for(lambda: got, conn=ch2.connection, what="the first delivery")
     ok = ch.queue_declare(q, passive=True).method
     eq((ok.message_count, ok.consumer_count), (2, 1), "declare-ok with one unacked delivery and one consumer")
 
