@@ -1,4 +1,4 @@
-//! Log output through `tracing`.
+//! Log output through `tracing`, on stderr (stdout carries the `LISTENING`/`READY` lines).
 
 use tracing_subscriber::EnvFilter;
 

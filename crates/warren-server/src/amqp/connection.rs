@@ -870,6 +870,11 @@ impl AmqpConnection {
             }
             Method::ChannelCloseOk(_) => Ok(()),
             Method::ChannelFlow(f) => {
+                if !f.active {
+                    // RabbitMQ's departure from the spec: a client may not pause deliveries
+                    // with channel.flow (it should use basic.qos); 540, a connection error.
+                    return Err(CoreError::NotImplemented("active=false"));
+                }
                 let active = ch.flow(f.active)?;
                 self.drain_outbox_first();
                 self.send_method(channel, ChannelFlowOk { active });
