@@ -1114,10 +1114,10 @@ impl AmqpConnection {
         let Some(slot) = self.channels.get_mut(&channel) else {
             return Ok(());
         };
-        let seq = slot.confirm_seq.map(|n| {
+        let seq = slot.confirm_seq;
+        if let Some(n) = seq {
             slot.confirm_seq = Some(n + 1);
-            n
-        });
+        }
         let ch = Arc::clone(&slot.core);
         let exchange = convert::text(&publish.exchange);
         let routing_key = convert::text(&publish.routing_key);
