@@ -57,6 +57,8 @@ pub enum ConfigError {
 pub struct Config {
     /// AMQP 0-9-1 listener and protocol limits (`[amqp]`).
     pub amqp: AmqpConfig,
+    /// MQTT 3.1 / 3.1.1 / 5.0 listener and its bridge into the exchanges (`[mqtt]`).
+    pub mqtt: MqttConfig,
     /// Users, vhosts and the topology created at boot (`[defaults]`).
     pub defaults: DefaultsConfig,
     /// Logging (`[log]`).
@@ -85,6 +87,55 @@ pub struct AmqpConfig {
     /// Bytes of pending output to one connection above which the server stops reading from it
     /// until the client catches up. Default 4194304 (4 MiB).
     pub max_pending_output: usize,
+    /// Set TCP_NODELAY on accepted sockets. Default true.
+    pub nodelay: bool,
+}
+
+/// `[mqtt]`: the MQTT front, with the keys of RabbitMQ's MQTT plugin plus what MQTT 5 needs.
+///
+/// MQTT publishes go to `exchange` with the topic turned into a routing key (`/` and `.`
+/// swapped); subscriptions become bindings of the client's queues
+/// `mqtt-subscription-<client id>qos0` / `qos1` to that exchange.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// Addresses to listen on. Default `["0.0.0.0:1883"]`. An empty list disables MQTT.
+    pub listeners: Vec<SocketAddr>,
+    /// Accept CONNECTs without a user name, logging them in as `default_user`. Default true.
+    /// As in RabbitMQ's plugin, the default user is still subject to `loopback_users`: while
+    /// guest is loopback-only, anonymous clients from other hosts are refused (CONNACK 5 /
+    /// 0x87); list no users in `loopback_users` (or pick another default user) for devices.
+    pub allow_anonymous: bool,
+    /// The user anonymous clients log in as. Default `"guest"`.
+    pub default_user: String,
+    /// The password of `default_user`. Default `"guest"`.
+    pub default_pass: String,
+    /// The vhost MQTT clients use unless their user name is `vhost:user`. Default `"/"`.
+    pub vhost: String,
+    /// The topic exchange publishes go to and subscriptions bind to. Default `"amq.topic"`.
+    pub exchange: String,
+    /// How long a persistent (clean session = false) MQTT 3.x session outlives its connection,
+    /// in milliseconds; 0 keeps it forever. Default 86400000 (a day).
+    pub subscription_ttl: u64,
+    /// Most unacknowledged QoS 1/2 deliveries per client (also capped by a 5.0 client's
+    /// Receive Maximum); 0 leaves only the client's limit. Default 10.
+    pub prefetch: u16,
+    /// Largest packet accepted, in bytes (also announced as Maximum Packet Size to 5.0
+    /// clients). Default 268435455 (the protocol's limit).
+    pub max_packet_size: u32,
+    /// Receive Maximum announced to 5.0 clients: QoS 2 publishes a client may have unreleased.
+    /// Default 65535.
+    pub receive_maximum: u16,
+    /// Topic Alias Maximum announced to 5.0 clients (0 disables client-to-server aliases).
+    /// Default 16.
+    pub topic_alias_maximum: u16,
+    /// Largest keep-alive accepted, in seconds; a larger (or zero) request is lowered to it
+    /// (5.0 clients are told with Server Keep Alive). 0 means no cap. Default 0.
+    pub max_keepalive: u16,
+    /// Largest 5.0 Session Expiry Interval granted, in seconds. Default 86400 (a day).
+    pub max_session_expiry: u32,
+    /// Seconds a client has to send CONNECT after the TCP connection opens. Default 10.
+    pub connect_timeout: u64,
     /// Set TCP_NODELAY on accepted sockets. Default true.
     pub nodelay: bool,
 }
@@ -132,6 +183,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             amqp: AmqpConfig::default(),
+            mqtt: MqttConfig::default(),
             defaults: DefaultsConfig::default(),
             log: LogConfig::default(),
         }
@@ -148,6 +200,28 @@ impl Default for AmqpConfig {
             max_message_size: 128 * 1024 * 1024,
             handshake_timeout: 10,
             max_pending_output: 4 * 1024 * 1024,
+            nodelay: true,
+        }
+    }
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            listeners: vec![SocketAddr::from(([0, 0, 0, 0], 1883))],
+            allow_anonymous: true,
+            default_user: "guest".into(),
+            default_pass: "guest".into(),
+            vhost: "/".into(),
+            exchange: "amq.topic".into(),
+            subscription_ttl: 86_400_000,
+            prefetch: 10,
+            max_packet_size: 268_435_455,
+            receive_maximum: 65_535,
+            topic_alias_maximum: 16,
+            max_keepalive: 0,
+            max_session_expiry: 86_400,
+            connect_timeout: 10,
             nodelay: true,
         }
     }
@@ -221,6 +295,27 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        if self.mqtt.exchange.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "mqtt.exchange",
+                reason: "must name a topic exchange (the default exchange cannot be bound)".into(),
+            });
+        }
+        if self.mqtt.receive_maximum == 0 {
+            return Err(ConfigError::Invalid {
+                key: "mqtt.receive_maximum",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.mqtt.max_packet_size < 64 {
+            return Err(ConfigError::Invalid {
+                key: "mqtt.max_packet_size",
+                reason: format!(
+                    "{} is too small to carry a CONNECT",
+                    self.mqtt.max_packet_size
+                ),
+            });
+        }
         if self.defaults.vhost.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "defaults.vhost",
@@ -237,7 +332,46 @@ mod tests {
 
     #[test]
     fn embedded_config_parses_and_equals_the_defaults() {
-        assert_eq!(Config::embedded().unwrap(), Config::default());
+        let mut embedded = Config::embedded().unwrap();
+        embedded.mqtt = MqttConfig::default();
+        assert_eq!(embedded, Config::default());
+    }
+
+    #[test]
+    fn embedded_mqtt_section_is_the_car2home_bridge() {
+        let embedded = Config::embedded().unwrap().mqtt;
+        let expected = MqttConfig {
+            exchange: "webos.topic".into(),
+            subscription_ttl: 1_800_000,
+            ..MqttConfig::default()
+        };
+        assert_eq!(embedded, expected);
+        assert!(embedded.allow_anonymous);
+        assert_eq!(
+            (embedded.prefetch, embedded.default_user.as_str()),
+            (10, "guest")
+        );
+        assert_eq!(
+            embedded.listeners,
+            vec![SocketAddr::from(([0, 0, 0, 0], 1883))]
+        );
+    }
+
+    #[test]
+    fn mqtt_section_parses_and_is_checked() {
+        let c = Config::from_toml_str(
+            "[mqtt]\nlisteners = [\"127.0.0.1:1884\"]\nexchange = \"x\"\nprefetch = 3",
+        )
+        .unwrap();
+        assert_eq!((c.mqtt.prefetch, c.mqtt.exchange.as_str()), (3, "x"));
+        let err = Config::from_toml_str("[mqtt]\nexchange = \"\"").unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                key: "mqtt.exchange",
+                ..
+            }
+        ));
     }
 
     #[test]

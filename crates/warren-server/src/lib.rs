@@ -15,10 +15,12 @@
 pub mod amqp;
 pub mod config;
 pub mod logging;
+pub mod mqtt;
 pub mod setup;
 
 use amqp::AmqpSettings;
 use config::Config;
+use mqtt::{MqttSettings, MqttShared};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -81,6 +83,31 @@ pub fn amqp_settings(config: &Config) -> AmqpSettings {
     }
 }
 
+/// The MQTT front's settings from the configuration.
+pub fn mqtt_settings(config: &Config) -> MqttSettings {
+    let m = &config.mqtt;
+    MqttSettings {
+        allow_anonymous: m.allow_anonymous,
+        default_user: m.default_user.clone(),
+        default_pass: m.default_pass.clone(),
+        vhost: m.vhost.clone(),
+        exchange: m.exchange.clone(),
+        subscription_ttl: (m.subscription_ttl != 0)
+            .then(|| Duration::from_millis(m.subscription_ttl)),
+        prefetch: m.prefetch,
+        max_packet_size: m.max_packet_size,
+        receive_maximum: m.receive_maximum,
+        topic_alias_maximum: m.topic_alias_maximum,
+        max_keepalive: m.max_keepalive,
+        max_session_expiry: m.max_session_expiry,
+        connect_timeout: Duration::from_secs(m.connect_timeout),
+        outbox_limit: 4096,
+    }
+}
+
+/// How often expired MQTT sessions, delayed wills and expired retained messages are handled.
+const MQTT_SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Serves the configured listeners until SIGTERM or Ctrl-C, then closes every connection
 /// (320 CONNECTION_FORCED) and returns.
 ///
@@ -109,6 +136,32 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
             config.amqp.nodelay,
             shutdown_rx.clone(),
         ));
+    }
+    if !config.mqtt.listeners.is_empty() {
+        let shared = MqttShared::new(
+            Arc::clone(&broker),
+            mqtt_settings(&config),
+            std::time::Instant::now(),
+        );
+        for addr in &config.mqtt.listeners {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: *addr,
+                    source,
+                })?;
+            let local = listener.local_addr().map_err(ServerError::Runtime)?;
+            info!(%local, "MQTT listener");
+            announce(&format!("LISTENING mqtt {local}"));
+            tasks.spawn(accept_mqtt(
+                listener,
+                Arc::clone(&shared),
+                config.amqp.max_pending_output,
+                config.mqtt.nodelay,
+                shutdown_rx.clone(),
+            ));
+        }
+        tasks.spawn(sweep_mqtt(shared, shutdown_rx.clone()));
     }
     announce("READY");
     wait_for_signal().await?;
@@ -165,6 +218,54 @@ pub async fn accept_amqp(
     }
     drop(listener);
     while conns.join_next().await.is_some() {}
+}
+
+/// Accepts MQTT connections until shutdown; waits for its connections to finish.
+pub async fn accept_mqtt(
+    listener: TcpListener,
+    shared: Arc<MqttShared>,
+    max_pending_output: usize,
+    nodelay: bool,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if nodelay {
+                        let _ = stream.set_nodelay(true);
+                    }
+                    conns.spawn(mqtt::driver::drive(
+                        stream,
+                        peer,
+                        Arc::clone(&shared),
+                        max_pending_output,
+                        shutdown.clone(),
+                    ));
+                }
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+}
+
+/// Runs [`MqttShared::sweep`] periodically until shutdown.
+async fn sweep_mqtt(shared: Arc<MqttShared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(MQTT_SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => shared.sweep(std::time::Instant::now()),
+        }
+    }
 }
 
 async fn wait_for_signal() -> Result<(), ServerError> {

@@ -34,6 +34,7 @@ pub struct Broker {
 #[derive(Default, Clone)]
 pub struct Options {
     amqp: Vec<(String, String)>,
+    mqtt: Vec<(String, String)>,
     definitions: Option<String>,
     definitions_users: Vec<String>,
 }
@@ -42,6 +43,12 @@ impl Options {
     /// An extra key in the `[amqp]` table, with its value written as TOML (`"5"`, `"\"x\""`).
     pub fn amqp(mut self, key: &str, toml_value: &str) -> Self {
         self.amqp.push((key.to_owned(), toml_value.to_owned()));
+        self
+    }
+
+    /// An extra key in the `[mqtt]` table, with its value written as TOML.
+    pub fn mqtt(mut self, key: &str, toml_value: &str) -> Self {
+        self.mqtt.push((key.to_owned(), toml_value.to_owned()));
         self
     }
 
@@ -82,6 +89,11 @@ pub fn skip_note(test: &str, why: &str) {
 fn config_toml(opts: &Options) -> String {
     let mut toml = String::from("[amqp]\nlisteners = [\"127.0.0.1:0\"]\n");
     for (key, value) in &opts.amqp {
+        toml.push_str(&format!("{key} = {value}\n"));
+    }
+    // MQTT on an ephemeral port too (tests run in parallel; the default is 0.0.0.0:1883).
+    toml.push_str("\n[mqtt]\nlisteners = [\"127.0.0.1:0\"]\n");
+    for (key, value) in &opts.mqtt {
         toml.push_str(&format!("{key} = {value}\n"));
     }
     toml.push_str(concat!(
@@ -196,6 +208,12 @@ impl Broker {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    if let (Some(addr), Some(dir)) =
+                        (line.strip_prefix("LISTENING mqtt "), &broker.dir)
+                    {
+                        // Read back by `mqtt_addr()`.
+                        let _ = std::fs::write(dir.path().join("mqtt.addr"), addr.trim());
+                    }
                     if let Some(addr) = line.strip_prefix("LISTENING amqp ") {
                         let addr: SocketAddr = addr.trim().parse().unwrap_or_else(|e| {
                             panic!("bad LISTENING line {line:?}: {e}\n{}", broker.log())
@@ -216,6 +234,19 @@ impl Broker {
         broker.addr = amqp
             .unwrap_or_else(|| panic!("READY without a `LISTENING amqp` line; stdout: {seen:?}"));
         broker
+    }
+
+    /// The MQTT listener: the child's `LISTENING mqtt` address, or `WARREN_TEST_MQTT` for an
+    /// external broker (`None` when that is not set).
+    pub fn mqtt_addr(&self) -> Option<SocketAddr> {
+        match &self.dir {
+            Some(dir) => std::fs::read_to_string(dir.path().join("mqtt.addr"))
+                .ok()
+                .and_then(|a| a.trim().parse().ok()),
+            None => std::env::var("WARREN_TEST_MQTT")
+                .ok()
+                .and_then(|a| a.parse().ok()),
+        }
     }
 
     /// Host part of the AMQP address.

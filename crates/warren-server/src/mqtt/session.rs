@@ -1,0 +1,1218 @@
+//! The MQTT connection state machine, sans-IO.
+//!
+//! [`MqttSession`] turns the bytes an MQTT 3.1 / 3.1.1 / 5.0 client sent into core operations
+//! and the core's deliveries into PUBLISH packets. It owns no socket and reads no clock: the
+//! driver ([`super::driver`]) feeds it input with [`MqttSession::handle_input`], core events
+//! with [`MqttSession::handle_outbox`], the time with [`MqttSession::handle_timeout`], and
+//! writes whatever [`MqttSession::transmit_buffer`] holds, in that order after every wake-up.
+//! Tests drive it the same way without a socket.
+//!
+//! Bridging (as RabbitMQ's MQTT plugin): a PUBLISH goes to the configured exchange with the
+//! topic as routing key (`/` ↔ `.`); a SUBSCRIBE binds the client's queue
+//! `mqtt-subscription-<client id>qos0` (QoS 0 subscriptions, consumed without acks) or
+//! `…qos1` (QoS 1 and 2, consumed with acks and `prefetch`) to it. A shared subscription
+//! `$share/<group>/<filter>` consumes from one queue per group, so each message reaches one
+//! member. Deliveries are checked against the session's own filters (which also applies the
+//! MQTT `$`-topic rule, No Local and the subscription identifiers) before they are sent.
+//!
+//! Phases: waiting for CONNECT → running → closed (the driver flushes and drops the socket).
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::num::NonZeroU16;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tracing::{debug, info, warn};
+use warren_core::{
+    Channel, Connection, ConnectionInfo, CoreError, Delivery, LoginFailure, Mechanism, PendingWill,
+    Protocol, QueueOptions, RetainedMessage, SessionOwner, SessionState, SessionToken,
+    SubscriptionRecord,
+};
+use warren_mqtt::topic::Filter;
+use warren_mqtt::{
+    ConnAck, Connect, Decoder, Disconnect, Packet, PacketId, ProtocolLevel, PubAck, Publish, QoS,
+    ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe, Will,
+};
+
+use super::convert;
+use super::shared::MqttShared;
+use crate::amqp::outbox::{ChannelSink, OutEvent, Outbox};
+
+/// The core channel number the session uses.
+const CHANNEL: u16 = 1;
+/// Consumer tag of the QoS 0 queue.
+const TAG_QOS0: &str = "qos0";
+/// Consumer tag of the QoS 1/2 queue.
+const TAG_QOS1: &str = "qos1";
+/// Prefix of the consumer tags of shared subscriptions (followed by the full filter).
+const TAG_SHARE: &str = "share:";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connect,
+    Running,
+    Closed,
+}
+
+/// Flags the session when another connection takes its client id over.
+#[derive(Debug)]
+struct Kick {
+    flag: AtomicBool,
+    outbox: Arc<Outbox>,
+}
+
+impl SessionOwner for Kick {
+    fn taken_over(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.outbox.wake();
+    }
+}
+
+/// One outgoing QoS 1/2 message waiting for the client.
+#[derive(Debug)]
+struct Inflight {
+    /// The core delivery tag to ack (None for retained messages sent at subscribe).
+    tag: Option<u64>,
+    qos: QoS,
+    /// PUBREC received, PUBREL sent: waiting for PUBCOMP.
+    released: bool,
+}
+
+/// A message about to be sent to the client.
+struct Outgoing {
+    topic: String,
+    qos: QoS,
+    retain: bool,
+    dup: bool,
+    properties: warren_mqtt::Properties,
+    payload: bytes::Bytes,
+    tag: Option<u64>,
+}
+
+/// One client connection's MQTT state. See the module docs for the calling order.
+pub struct MqttSession {
+    shared: Arc<MqttShared>,
+    peer: SocketAddr,
+    phase: Phase,
+    decoder: Decoder,
+    level: ProtocolLevel,
+    out: BytesMut,
+    outbox: Arc<Outbox>,
+    events: Vec<(u16, OutEvent)>,
+    kick: Arc<Kick>,
+    core: Option<Arc<Connection>>,
+    channel: Option<Arc<Channel>>,
+    client_id: String,
+    vhost: String,
+    user: String,
+    token: Option<SessionToken>,
+    /// How long the session outlives the connection (`None`: forever).
+    expiry: Option<Duration>,
+    state: SessionState,
+    consumers: HashSet<String>,
+    prefetch_set: bool,
+    will: Option<Will>,
+    keep_alive: u16,
+    last_recv: Instant,
+    connect_deadline: Instant,
+    incoming_qos2: HashSet<u16>,
+    in_aliases: HashMap<u16, String>,
+    inflight: HashMap<u16, Inflight>,
+    next_pid: u16,
+    out_aliases: HashMap<String, u16>,
+    client_alias_max: u16,
+    client_max_packet: u32,
+    client_receive_max: u16,
+}
+
+impl std::fmt::Debug for MqttSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttSession")
+            .field("peer", &self.peer)
+            .field("phase", &self.phase)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn core_reason(e: &CoreError) -> ReasonCode {
+    match e {
+        CoreError::AccessRefused { .. } => ReasonCode::NotAuthorized,
+        CoreError::MessageTooLarge { .. } => ReasonCode::PacketTooLarge,
+        _ => ReasonCode::UnspecifiedError,
+    }
+}
+
+fn qos_of(n: u8) -> QoS {
+    QoS::from_u8(n.min(2)).unwrap_or(QoS::AtMostOnce)
+}
+
+impl MqttSession {
+    /// A connection accepted at `now` from `peer`.
+    pub fn new(shared: Arc<MqttShared>, peer: SocketAddr, now: Instant) -> MqttSession {
+        let outbox = Outbox::new(shared.settings.outbox_limit);
+        let mut decoder = Decoder::new();
+        decoder.set_max_packet_size(shared.settings.max_packet_size);
+        let connect_deadline = now + shared.settings.connect_timeout;
+        MqttSession {
+            kick: Arc::new(Kick {
+                flag: AtomicBool::new(false),
+                outbox: Arc::clone(&outbox),
+            }),
+            shared,
+            peer,
+            phase: Phase::Connect,
+            decoder,
+            level: ProtocolLevel::V3_1_1,
+            out: BytesMut::with_capacity(4096),
+            outbox,
+            events: Vec::new(),
+            core: None,
+            channel: None,
+            client_id: String::new(),
+            vhost: String::new(),
+            user: String::new(),
+            token: None,
+            expiry: Some(Duration::ZERO),
+            state: SessionState::default(),
+            consumers: HashSet::new(),
+            prefetch_set: false,
+            will: None,
+            keep_alive: 0,
+            last_recv: now,
+            connect_deadline,
+            incoming_qos2: HashSet::new(),
+            in_aliases: HashMap::new(),
+            inflight: HashMap::new(),
+            next_pid: 1,
+            out_aliases: HashMap::new(),
+            client_alias_max: 0,
+            client_max_packet: u32::MAX,
+            client_receive_max: u16::MAX,
+        }
+    }
+
+    /// The outbox the core delivers into (the driver waits on it).
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// Bytes to send to the client (the driver takes them with `split()`).
+    pub fn transmit_buffer(&mut self) -> &mut BytesMut {
+        &mut self.out
+    }
+
+    /// True once the connection is done: flush and drop the socket.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// True after a successful CONNECT, until closed.
+    pub fn is_connected(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
+    /// The client id (assigned by the server when the client sent none), once connected.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The protocol level the client speaks (3.1.1 until CONNECT says otherwise).
+    pub fn level(&self) -> ProtocolLevel {
+        self.level
+    }
+
+    /// Number of outgoing QoS 1/2 messages the client has not acknowledged.
+    pub fn inflight_count(&self) -> usize {
+        self.inflight.len()
+    }
+
+    fn v5(&self) -> bool {
+        self.level.is_v5()
+    }
+
+    fn send(&mut self, packet: &Packet) {
+        if let Err(e) = packet.encode(self.level, &mut self.out) {
+            warn!(peer = %self.peer, error = %e, "cannot encode {}", packet.packet_type());
+        }
+    }
+
+    /// Consumes every whole packet in `buf`.
+    pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) {
+        if !buf.is_empty() {
+            self.last_recv = now;
+        }
+        while self.phase != Phase::Closed {
+            match self.decoder.decode(buf) {
+                Ok(Some(packet)) => self.handle_packet(packet, now),
+                Ok(None) => break,
+                Err(e) => {
+                    debug!(peer = %self.peer, error = %e, "bad packet");
+                    buf.clear();
+                    if self.phase == Phase::Connect {
+                        match e.connack_return_code() {
+                            Some(code) => {
+                                // 3.x: protocol level we do not speak. Answer as 3.1.1.
+                                self.send(&Packet::ConnAck(ConnAck {
+                                    session_present: false,
+                                    reason_code: code.reason_code(),
+                                    properties: warren_mqtt::Properties::default(),
+                                }));
+                            }
+                            None if self.decoder.level().is_some_and(ProtocolLevel::is_v5) => {
+                                self.connack_refuse(e.reason_code());
+                            }
+                            None => {}
+                        }
+                        self.phase = Phase::Closed;
+                    } else {
+                        self.fail(e.reason_code(), now);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Sends DISCONNECT with `reason` (5.0) and closes as an abnormal end (the will goes out).
+    fn fail(&mut self, reason: ReasonCode, now: Instant) {
+        if self.phase == Phase::Running && self.v5() {
+            self.send(&Packet::Disconnect(Disconnect {
+                reason_code: reason,
+                properties: warren_mqtt::Properties::default(),
+            }));
+        }
+        info!(peer = %self.peer, client = %self.client_id, %reason, "closing MQTT connection");
+        self.close(true, now);
+    }
+
+    fn handle_packet(&mut self, packet: Packet, now: Instant) {
+        if self.phase == Phase::Connect {
+            match packet {
+                Packet::Connect(c) => self.on_connect(c, now),
+                _ => self.phase = Phase::Closed,
+            }
+            return;
+        }
+        match packet {
+            Packet::Connect(_) => self.fail(ReasonCode::ProtocolError, now),
+            Packet::Publish(p) => self.on_publish(p, now),
+            Packet::PubAck(a) => self.on_puback(a.packet_id),
+            Packet::PubRec(a) => self.on_pubrec(a),
+            Packet::PubRel(a) => self.on_pubrel(a.packet_id),
+            Packet::PubComp(a) => {
+                self.inflight.remove(&a.packet_id.get());
+            }
+            Packet::Subscribe(s) => self.on_subscribe(s, now),
+            Packet::Unsubscribe(u) => self.on_unsubscribe(u),
+            Packet::PingReq => self.send(&Packet::PingResp),
+            Packet::Disconnect(d) => self.on_disconnect(d, now),
+            Packet::Auth(_) => self.fail(ReasonCode::ProtocolError, now),
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                self.fail(ReasonCode::ProtocolError, now)
+            }
+        }
+    }
+
+    // ---- CONNECT -----------------------------------------------------------------------------
+
+    fn connack_refuse(&mut self, reason: ReasonCode) {
+        self.send(&Packet::ConnAck(ConnAck {
+            session_present: false,
+            reason_code: reason,
+            properties: warren_mqtt::Properties::default(),
+        }));
+        self.phase = Phase::Closed;
+    }
+
+    fn on_connect(&mut self, c: Box<Connect>, now: Instant) {
+        self.level = c.level;
+        self.decoder.set_level(c.level);
+        let v5 = c.level.is_v5();
+        let settings = self.shared.settings.clone();
+        if v5 && c.properties.authentication_method.is_some() {
+            return self.connack_refuse(ReasonCode::BadAuthenticationMethod);
+        }
+        let mut assigned = None;
+        let client_id = if c.client_id.is_empty() {
+            if c.level == ProtocolLevel::V3_1 || (!v5 && !c.clean_start) {
+                return self.connack_refuse(ReasonCode::ClientIdentifierNotValid);
+            }
+            let id = format!(
+                "warren-{}",
+                warren_core::generate_queue_name().trim_start_matches("amq.gen-")
+            );
+            if v5 {
+                assigned = Some(id.clone());
+            }
+            id
+        } else {
+            c.client_id.clone()
+        };
+        // Credentials: "vhost:user" picks a vhost; no user name means the default user.
+        let (vhost, user, pass) = match &c.username {
+            Some(name) => {
+                let (vhost, user) = match name.split_once(':') {
+                    Some((v, u)) if !v.is_empty() => (v.to_owned(), u.to_owned()),
+                    _ => (settings.vhost.clone(), name.clone()),
+                };
+                let pass = c
+                    .password
+                    .as_ref()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .unwrap_or_default();
+                (vhost, user, pass)
+            }
+            None if settings.allow_anonymous => (
+                settings.vhost.clone(),
+                settings.default_user.clone(),
+                settings.default_pass.clone(),
+            ),
+            None => return self.connack_refuse(ReasonCode::BadUserNameOrPassword),
+        };
+        let broker = Arc::clone(&self.shared.broker);
+        let user_rec =
+            match broker.authenticate(Mechanism::Plain, &user, &pass, self.peer.ip().is_loopback())
+            {
+                Ok(u) => u,
+                Err(e) => {
+                    info!(peer = %self.peer, %user, error = %e, "MQTT login refused");
+                    let reason = match e {
+                        CoreError::LoginRefused {
+                            reason: LoginFailure::LoopbackOnly,
+                            ..
+                        } => ReasonCode::NotAuthorized,
+                        _ => ReasonCode::BadUserNameOrPassword,
+                    };
+                    return self.connack_refuse(reason);
+                }
+            };
+        let conn = match broker.open_connection(ConnectionInfo {
+            user: user_rec,
+            vhost: vhost.clone(),
+            peer: self.peer.to_string(),
+            protocol: Protocol::Mqtt,
+            client_name: Some(client_id.clone()),
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                info!(peer = %self.peer, %user, %vhost, error = %e, "MQTT vhost access refused");
+                return self.connack_refuse(ReasonCode::NotAuthorized);
+            }
+        };
+        let sink = Arc::new(ChannelSink {
+            channel: CHANNEL,
+            outbox: Arc::clone(&self.outbox),
+        });
+        let channel = match conn.open_channel(CHANNEL, sink) {
+            Ok(ch) => ch,
+            Err(_) => return self.connack_refuse(ReasonCode::ServerUnavailable),
+        };
+        // Session lifetime after the connection.
+        let mut server_expiry = None;
+        self.expiry = if v5 {
+            match c.properties.session_expiry_interval.unwrap_or(0) {
+                0 => Some(Duration::ZERO),
+                asked => {
+                    let granted = asked.min(settings.max_session_expiry);
+                    if granted != asked {
+                        server_expiry = Some(granted);
+                    }
+                    Some(Duration::from_secs(granted.into()))
+                }
+            }
+        } else if c.clean_start {
+            Some(Duration::ZERO)
+        } else {
+            settings.subscription_ttl
+        };
+        let kick: Arc<dyn SessionOwner> = self.kick.clone();
+        let claimed = self
+            .shared
+            .sessions
+            .claim(&vhost, &client_id, c.clean_start, kick, now);
+        if claimed.discarded {
+            self.shared.delete_session_queues(&vhost, &client_id);
+        }
+        self.client_id = client_id;
+        self.vhost = vhost;
+        self.user = user;
+        self.token = Some(claimed.token);
+        self.incoming_qos2 = claimed.state.incoming_qos2.iter().copied().collect();
+        self.state = claimed.state;
+        self.core = Some(conn);
+        self.channel = Some(channel);
+        // Keep-alive, lowered to the server's cap.
+        let mut server_keep_alive = None;
+        self.keep_alive = c.keep_alive;
+        if settings.max_keepalive != 0
+            && (c.keep_alive == 0 || c.keep_alive > settings.max_keepalive)
+        {
+            self.keep_alive = settings.max_keepalive;
+            server_keep_alive = Some(settings.max_keepalive);
+        }
+        if v5 {
+            self.client_receive_max = c.properties.receive_maximum.unwrap_or(u16::MAX);
+            self.client_max_packet = c.properties.maximum_packet_size.unwrap_or(u32::MAX);
+            self.client_alias_max = c.properties.topic_alias_maximum.unwrap_or(0);
+        }
+        self.will = c.will;
+        self.phase = Phase::Running;
+        let mut props = warren_mqtt::Properties::default();
+        if v5 {
+            props.assigned_client_identifier = assigned;
+            props.server_keep_alive = server_keep_alive;
+            props.session_expiry_interval = server_expiry;
+            props.receive_maximum = Some(settings.receive_maximum);
+            props.topic_alias_maximum = Some(settings.topic_alias_maximum);
+            props.maximum_packet_size = Some(settings.max_packet_size);
+            props.retain_available = Some(true);
+            props.wildcard_subscription_available = Some(true);
+            props.subscription_identifier_available = Some(true);
+            props.shared_subscription_available = Some(true);
+        }
+        info!(peer = %self.peer, client = %self.client_id, level = %self.level,
+              session_present = claimed.session_present, "MQTT client connected");
+        self.send(&Packet::ConnAck(ConnAck {
+            session_present: claimed.session_present,
+            reason_code: ReasonCode::Success,
+            properties: props,
+        }));
+        // Resume the stored subscriptions: their queues kept collecting messages.
+        let subs = self.state.subscriptions.clone();
+        for rec in subs {
+            if let Err(e) = self.bind(&rec, None) {
+                warn!(client = %self.client_id, filter = %rec.filter, error = %e,
+                      "cannot resume subscription");
+            }
+        }
+    }
+
+    // ---- PUBLISH from the client -------------------------------------------------------------
+
+    fn on_publish(&mut self, mut p: Publish, now: Instant) {
+        if self.v5() {
+            if let Some(alias) = p.properties.topic_alias {
+                if alias == 0 || alias > self.shared.settings.topic_alias_maximum {
+                    return self.fail(ReasonCode::TopicAliasInvalid, now);
+                }
+                if p.topic.is_empty() {
+                    match self.in_aliases.get(&alias) {
+                        Some(t) => p.topic = t.clone(),
+                        None => return self.fail(ReasonCode::ProtocolError, now),
+                    }
+                } else {
+                    self.in_aliases.insert(alias, p.topic.clone());
+                }
+                p.properties.topic_alias = None;
+            }
+        }
+        if p.topic.is_empty() {
+            return self.fail(ReasonCode::ProtocolError, now);
+        }
+        if !p.properties.subscription_identifiers.is_empty() {
+            return self.fail(ReasonCode::ProtocolError, now);
+        }
+        if p.qos == QoS::ExactlyOnce {
+            let Some(id) = p.packet_id else {
+                return self.fail(ReasonCode::ProtocolError, now);
+            };
+            if self.incoming_qos2.contains(&id.get()) {
+                // A resend of a message we already have: acknowledge, never route it twice.
+                return self.send(&Packet::PubRec(PubAck::new(id)));
+            }
+            if self.incoming_qos2.len() >= usize::from(self.shared.settings.receive_maximum) {
+                return self.fail(ReasonCode::ReceiveMaximumExceeded, now);
+            }
+        }
+        let now_ms = self.shared.now_ms(now);
+        let props = convert::inbound_properties(&convert::Inbound {
+            qos: p.qos.as_u8(),
+            retain: p.retain,
+            dup: p.dup,
+            client_id: &self.client_id,
+            properties: &p.properties,
+            now_ms,
+        });
+        let Some(channel) = self.channel.clone() else {
+            return;
+        };
+        let result = channel.basic_publish(
+            &self.shared.settings.exchange,
+            convert::topic_to_key(&p.topic),
+            false,
+            props.clone(),
+            p.payload.clone(),
+        );
+        let reason = match &result {
+            Ok(outcome) => {
+                if p.retain {
+                    self.shared.retained.retain(
+                        &self.vhost,
+                        RetainedMessage {
+                            topic: p.topic.clone(),
+                            qos: p.qos.as_u8(),
+                            properties: props,
+                            payload: p.payload.clone(),
+                            expires_at: p
+                                .properties
+                                .message_expiry_interval
+                                .map(|s| now + Duration::from_secs(s.into())),
+                        },
+                    );
+                }
+                if outcome.routed == 0 {
+                    ReasonCode::NoMatchingSubscribers
+                } else {
+                    ReasonCode::Success
+                }
+            }
+            Err(e) => {
+                info!(client = %self.client_id, topic = %p.topic, error = %e, "publish refused");
+                if !self.v5() || p.qos == QoS::AtMostOnce {
+                    // 3.x has no way to refuse a publish: close, as RabbitMQ does.
+                    return self.fail(core_reason(e), now);
+                }
+                core_reason(e)
+            }
+        };
+        let reason = if self.v5() {
+            reason
+        } else {
+            ReasonCode::Success
+        };
+        let ack = |id| PubAck {
+            packet_id: id,
+            reason_code: reason,
+            properties: warren_mqtt::Properties::default(),
+        };
+        match (p.qos, p.packet_id) {
+            (QoS::AtLeastOnce, Some(id)) => self.send(&Packet::PubAck(ack(id))),
+            (QoS::ExactlyOnce, Some(id)) => {
+                if !reason.is_error() {
+                    self.incoming_qos2.insert(id.get());
+                    self.save_qos2();
+                }
+                self.send(&Packet::PubRec(ack(id)));
+            }
+            _ => {}
+        }
+    }
+
+    fn save_qos2(&mut self) {
+        let ids: Vec<u16> = self.incoming_qos2.iter().copied().collect();
+        self.update_state(|s| s.incoming_qos2 = ids);
+    }
+
+    fn on_pubrel(&mut self, id: PacketId) {
+        let known = self.incoming_qos2.remove(&id.get());
+        if known {
+            self.save_qos2();
+        }
+        self.send(&Packet::PubComp(PubAck {
+            packet_id: id,
+            reason_code: if known || !self.v5() {
+                ReasonCode::Success
+            } else {
+                ReasonCode::PacketIdentifierNotFound
+            },
+            properties: warren_mqtt::Properties::default(),
+        }));
+    }
+
+    // ---- acknowledgements of our PUBLISHes ---------------------------------------------------
+
+    fn ack_core(&self, tag: Option<u64>) {
+        if let (Some(tag), Some(ch)) = (tag, &self.channel) {
+            if let Err(e) = ch.basic_ack(tag, false) {
+                debug!(client = %self.client_id, error = %e, "ack failed");
+            }
+        }
+    }
+
+    fn on_puback(&mut self, id: PacketId) {
+        if let Some(f) = self.inflight.remove(&id.get()) {
+            self.ack_core(f.tag);
+        }
+    }
+
+    fn on_pubrec(&mut self, a: PubAck) {
+        let id = a.packet_id;
+        let found = match self.inflight.get_mut(&id.get()) {
+            Some(f) if f.qos == QoS::ExactlyOnce => {
+                let tag = f.tag.take();
+                f.released = true;
+                if a.reason_code.is_error() {
+                    self.inflight.remove(&id.get());
+                }
+                Some(tag)
+            }
+            _ => None,
+        };
+        match found {
+            Some(tag) => {
+                // The client owns the message now: settle it in the queue.
+                self.ack_core(tag);
+                if !a.reason_code.is_error() {
+                    self.send(&Packet::PubRel(PubAck::new(id)));
+                }
+            }
+            None => self.send(&Packet::PubRel(PubAck {
+                packet_id: id,
+                reason_code: if self.v5() {
+                    ReasonCode::PacketIdentifierNotFound
+                } else {
+                    ReasonCode::Success
+                },
+                properties: warren_mqtt::Properties::default(),
+            })),
+        }
+    }
+
+    // ---- SUBSCRIBE / UNSUBSCRIBE -------------------------------------------------------------
+
+    fn update_state(&mut self, change: impl FnOnce(&mut SessionState)) {
+        if let Some(token) = self.token {
+            let key = (self.vhost.clone(), self.client_id.clone());
+            let mut copy = self.state.clone();
+            change(&mut copy);
+            self.shared
+                .sessions
+                .update(&key, token, |s| *s = copy.clone());
+            self.state = copy;
+        }
+    }
+
+    fn queue_options(&self, auto_delete: bool) -> QueueOptions {
+        QueueOptions::default().auto_delete(auto_delete)
+    }
+
+    /// Puts one subscription in place: queue, binding, consumer. `previous` is the record it
+    /// replaces (unbound from its old queue when the QoS class changed).
+    fn bind(
+        &mut self,
+        rec: &SubscriptionRecord,
+        previous: Option<&SubscriptionRecord>,
+    ) -> Result<(), CoreError> {
+        let Some(ch) = self.channel.clone() else {
+            return Ok(());
+        };
+        let exchange = self.shared.settings.exchange.clone();
+        let table = warren_core::FieldTable::new();
+        let filter = Filter::parse(&rec.filter).map_err(|_| CoreError::ChannelClosed)?;
+        let pattern = convert::filter_to_pattern(filter.filter);
+        if let Some(group) = filter.share_group {
+            let queue = convert::shared_queue(group, filter.filter);
+            ch.queue_declare(&queue, self.queue_options(true), false)?;
+            ch.queue_bind(&queue, &exchange, &pattern, &table)?;
+            let tag = format!("{TAG_SHARE}{}", rec.filter);
+            if self.consumers.remove(&tag) {
+                ch.basic_cancel(&tag)?;
+            }
+            if rec.qos > 0 {
+                self.ensure_prefetch(&ch)?;
+            }
+            ch.basic_consume(&queue, &tag, rec.qos == 0, false, |_| {})?;
+            self.consumers.insert(tag);
+            return Ok(());
+        }
+        let class = u8::from(rec.qos > 0);
+        if let Some(prev) = previous {
+            let prev_class = u8::from(prev.qos > 0);
+            if prev_class != class {
+                let old = convert::subscription_queue(&self.client_id, prev_class);
+                ch.queue_unbind(&old, &exchange, &pattern, &table)?;
+            }
+        }
+        let queue = convert::subscription_queue(&self.client_id, class);
+        ch.queue_declare(&queue, self.queue_options(false), false)?;
+        ch.queue_bind(&queue, &exchange, &pattern, &table)?;
+        let tag = if class == 0 { TAG_QOS0 } else { TAG_QOS1 };
+        if !self.consumers.contains(tag) {
+            if class == 1 {
+                self.ensure_prefetch(&ch)?;
+            }
+            ch.basic_consume(&queue, tag, class == 0, false, |_| {})?;
+            self.consumers.insert(tag.to_owned());
+        }
+        Ok(())
+    }
+
+    fn ensure_prefetch(&mut self, ch: &Channel) -> Result<(), CoreError> {
+        if !self.prefetch_set {
+            let configured = self.shared.settings.prefetch;
+            let limit = match configured {
+                0 => self.client_receive_max,
+                n => n.min(self.client_receive_max),
+            };
+            ch.basic_qos(0, limit, false)?;
+            self.prefetch_set = true;
+        }
+        Ok(())
+    }
+
+    fn on_subscribe(&mut self, s: Subscribe, now: Instant) {
+        let identifier = s.properties.subscription_identifiers.first().copied();
+        let mut codes = Vec::with_capacity(s.subscriptions.len());
+        let mut retained = Vec::new();
+        for sub in &s.subscriptions {
+            let parsed = match Filter::parse(&sub.filter) {
+                Ok(f) => f,
+                Err(e) => {
+                    debug!(client = %self.client_id, filter = %sub.filter, error = %e, "bad filter");
+                    codes.push(ReasonCode::TopicFilterInvalid);
+                    continue;
+                }
+            };
+            if parsed.is_shared() && sub.options.no_local && self.v5() {
+                return self.fail(ReasonCode::ProtocolError, now);
+            }
+            let rec = SubscriptionRecord {
+                filter: sub.filter.clone(),
+                qos: sub.options.qos.as_u8(),
+                no_local: sub.options.no_local,
+                retain_as_published: sub.options.retain_as_published,
+                identifier,
+            };
+            let previous = self
+                .state
+                .subscriptions
+                .iter()
+                .find(|r| r.filter == rec.filter)
+                .cloned();
+            match self.bind(&rec, previous.as_ref()) {
+                Ok(()) => {
+                    let existed = previous.is_some();
+                    self.update_state(|st| {
+                        st.upsert(rec.clone());
+                    });
+                    codes.push(ReasonCode::granted(sub.options.qos));
+                    let send_retained = !parsed.is_shared()
+                        && match sub.options.retain_handling {
+                            RetainHandling::SendAtSubscribe => true,
+                            RetainHandling::SendAtSubscribeIfNew => !existed,
+                            RetainHandling::DoNotSend => false,
+                        };
+                    if send_retained {
+                        for m in self
+                            .shared
+                            .retained
+                            .matching(&self.vhost, parsed.filter, now)
+                        {
+                            retained.push((m, rec.clone()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    info!(client = %self.client_id, filter = %sub.filter, error = %e,
+                          "subscribe refused");
+                    codes.push(core_reason(&e));
+                }
+            }
+        }
+        self.send(&Packet::SubAck(SubAck {
+            packet_id: s.packet_id,
+            properties: warren_mqtt::Properties::default(),
+            reason_codes: codes,
+        }));
+        let now_ms = self.shared.now_ms(now);
+        for (m, rec) in retained {
+            let msg = warren_core::Message::new("", "", m.properties.clone(), m.payload.clone());
+            let info = convert::outbound(&msg);
+            let mut properties = convert::outbound_properties(&msg, now_ms, info.expires_at);
+            if let Some(id) = rec.identifier {
+                properties.subscription_identifiers = vec![id];
+            }
+            self.send_publish(Outgoing {
+                topic: m.topic.clone(),
+                qos: qos_of(m.qos.min(rec.qos)),
+                retain: true,
+                dup: false,
+                properties,
+                payload: m.payload.clone(),
+                tag: None,
+            });
+        }
+    }
+
+    fn on_unsubscribe(&mut self, u: Unsubscribe) {
+        let mut codes = Vec::with_capacity(u.filters.len());
+        let exchange = self.shared.settings.exchange.clone();
+        let table = warren_core::FieldTable::new();
+        for filter in &u.filters {
+            let Some(rec) = self
+                .state
+                .subscriptions
+                .iter()
+                .find(|r| &r.filter == filter)
+                .cloned()
+            else {
+                codes.push(ReasonCode::NoSubscriptionExisted);
+                continue;
+            };
+            self.update_state(|st| {
+                st.remove(filter);
+            });
+            let Some(ch) = self.channel.clone() else {
+                codes.push(ReasonCode::UnspecifiedError);
+                continue;
+            };
+            let result = match Filter::parse(filter) {
+                Ok(f) if f.is_shared() => {
+                    // Other members still use the group's binding: only stop consuming.
+                    let tag = format!("{TAG_SHARE}{filter}");
+                    self.consumers.remove(&tag);
+                    ch.basic_cancel(&tag).map(drop)
+                }
+                Ok(f) => {
+                    let queue = convert::subscription_queue(&self.client_id, u8::from(rec.qos > 0));
+                    ch.queue_unbind(
+                        &queue,
+                        &exchange,
+                        &convert::filter_to_pattern(f.filter),
+                        &table,
+                    )
+                }
+                Err(_) => Ok(()),
+            };
+            codes.push(match result {
+                Ok(()) => ReasonCode::Success,
+                Err(e) => core_reason(&e),
+            });
+        }
+        if !self.v5() {
+            codes.clear();
+        }
+        self.send(&Packet::UnsubAck(UnsubAck {
+            packet_id: u.packet_id,
+            properties: warren_mqtt::Properties::default(),
+            reason_codes: codes,
+        }));
+    }
+
+    // ---- DISCONNECT and closing --------------------------------------------------------------
+
+    fn on_disconnect(&mut self, d: Disconnect, now: Instant) {
+        if self.v5() {
+            if let Some(secs) = d.properties.session_expiry_interval {
+                if self.expiry == Some(Duration::ZERO) && secs != 0 {
+                    return self.fail(ReasonCode::ProtocolError, now);
+                }
+                let granted = secs.min(self.shared.settings.max_session_expiry);
+                self.expiry = Some(Duration::from_secs(granted.into()));
+            }
+        }
+        let with_will = self.v5() && d.reason_code == ReasonCode::DisconnectWithWillMessage;
+        self.close(with_will, now);
+    }
+
+    /// The server is shutting down: 5.0 clients are told (0x8B), then the connection closes.
+    pub fn shutdown(&mut self, now: Instant) {
+        if self.phase == Phase::Running && self.v5() {
+            self.send(&Packet::Disconnect(Disconnect {
+                reason_code: ReasonCode::ServerShuttingDown,
+                properties: warren_mqtt::Properties::default(),
+            }));
+        }
+        self.close(false, now);
+    }
+
+    /// The connection is gone without a DISCONNECT (socket closed or failed): publishes the
+    /// will and closes.
+    pub fn connection_lost(&mut self, now: Instant) {
+        self.close(true, now);
+    }
+
+    fn close(&mut self, publish_will: bool, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let was_running = self.phase == Phase::Running;
+        self.phase = Phase::Closed;
+        if !was_running {
+            return;
+        }
+        let will = self.will.take();
+        if let (true, Some(w)) = (publish_will, will) {
+            let delay = w.properties.will_delay_interval.unwrap_or(0);
+            let now_ms = self.shared.now_ms(now);
+            let properties = convert::inbound_properties(&convert::Inbound {
+                qos: w.qos.as_u8(),
+                retain: w.retain,
+                dup: false,
+                client_id: &self.client_id,
+                properties: &w.properties,
+                now_ms,
+            });
+            let session_lasts = self.expiry != Some(Duration::ZERO);
+            let due_in = match self.expiry {
+                Some(e) => Duration::from_secs(delay.into()).min(e),
+                None => Duration::from_secs(delay.into()),
+            };
+            let pending = PendingWill {
+                vhost: self.vhost.clone(),
+                client_id: self.client_id.clone(),
+                user: self.user.clone(),
+                topic: w.topic,
+                qos: w.qos.as_u8(),
+                retain: w.retain,
+                properties,
+                payload: w.payload,
+                due: now + due_in,
+            };
+            if delay > 0 && session_lasts && self.v5() {
+                self.shared.sessions.schedule_will(pending);
+            } else {
+                self.shared.publish_will(&pending);
+            }
+        }
+        if let Some(token) = self.token.take() {
+            let ended = self.shared.sessions.disconnected(
+                &self.vhost,
+                &self.client_id,
+                token,
+                self.expiry,
+                now,
+            );
+            // Close the core connection first: its consumers go and unacked messages return
+            // to the queues (marked redelivered, for a persistent session's next connection).
+            if let Some(conn) = self.core.take() {
+                conn.close();
+            }
+            if ended {
+                self.shared
+                    .delete_session_queues(&self.vhost, &self.client_id);
+            }
+        }
+        if let Some(conn) = self.core.take() {
+            conn.close();
+        }
+        self.channel = None;
+        debug!(peer = %self.peer, client = %self.client_id, "MQTT session closed");
+    }
+
+    // ---- deliveries --------------------------------------------------------------------------
+
+    /// Turns the core's deliveries into PUBLISH packets; handles a takeover.
+    pub fn handle_outbox(&mut self, now: Instant) {
+        let mut events = std::mem::take(&mut self.events);
+        self.outbox.drain(&mut events);
+        for (_, event) in events.drain(..) {
+            match event {
+                OutEvent::Deliver(d) => self.deliver(d, now),
+                OutEvent::Cancelled(tag) => {
+                    self.consumers.remove(&tag);
+                }
+            }
+        }
+        self.events = events;
+        if self.outbox.take_throttled() {
+            if let Some(ch) = &self.channel {
+                ch.notify_writable();
+            }
+        }
+        if self.kick.flag.load(Ordering::Acquire) && self.phase == Phase::Running {
+            info!(client = %self.client_id, "MQTT session taken over");
+            // The new connection owns the session: do not end it or delete its queues.
+            self.token = None;
+            if self.v5() {
+                self.send(&Packet::Disconnect(Disconnect {
+                    reason_code: ReasonCode::SessionTakenOver,
+                    properties: warren_mqtt::Properties::default(),
+                }));
+            }
+            self.close(true, now);
+        }
+    }
+
+    fn deliver(&mut self, d: Delivery, now: Instant) {
+        let manual = if &*d.consumer_tag == TAG_QOS0 {
+            false
+        } else if &*d.consumer_tag == TAG_QOS1 {
+            true
+        } else {
+            d.consumer_tag
+                .strip_prefix(TAG_SHARE)
+                .and_then(|f| self.state.subscriptions.iter().find(|r| r.filter == f))
+                .is_some_and(|r| r.qos > 0)
+        };
+        if self.phase != Phase::Running {
+            return;
+        }
+        let info = convert::outbound(&d.message);
+        let drop_it = |s: &Self| {
+            if manual {
+                s.ack_core(Some(d.delivery_tag));
+            }
+        };
+        if warren_mqtt::topic::validate_topic_name(&info.topic).is_err() {
+            return drop_it(self);
+        }
+        // The subscriptions this delivery is for.
+        let from_me = info.client_id.as_deref() == Some(self.client_id.as_str());
+        let matching: Vec<&SubscriptionRecord> = self
+            .state
+            .subscriptions
+            .iter()
+            .filter(|r| match d.consumer_tag.strip_prefix(TAG_SHARE) {
+                Some(f) => r.filter == f,
+                None => {
+                    !r.filter.starts_with("$share/")
+                        && (r.qos > 0) == manual
+                        && warren_topic::mqtt_matches(&info.topic, &r.filter)
+                }
+            })
+            .filter(|r| !(r.no_local && from_me))
+            .collect();
+        if matching.is_empty() {
+            return drop_it(self);
+        }
+        let now_ms = self.shared.now_ms(now);
+        if info.expires_at.is_some_and(|at| at <= now_ms) {
+            return drop_it(self);
+        }
+        let sub_qos = matching.iter().map(|r| r.qos).max().unwrap_or(0);
+        let qos = qos_of(info.qos.map_or(sub_qos, |q| q.min(sub_qos)));
+        let retain = info.retain && matching.iter().any(|r| r.retain_as_published);
+        let mut ids: Vec<u32> = matching.iter().filter_map(|r| r.identifier).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut properties = if self.v5() {
+            convert::outbound_properties(&d.message, now_ms, info.expires_at)
+        } else {
+            warren_mqtt::Properties::default()
+        };
+        properties.subscription_identifiers = ids;
+        if qos == QoS::AtMostOnce && manual {
+            self.ack_core(Some(d.delivery_tag));
+        }
+        self.send_publish(Outgoing {
+            topic: info.topic,
+            qos,
+            retain,
+            dup: d.redelivered && qos != QoS::AtMostOnce,
+            properties,
+            payload: d.message.body.clone(),
+            tag: (qos != QoS::AtMostOnce).then_some(d.delivery_tag),
+        });
+    }
+
+    fn alloc_pid(&mut self) -> Option<NonZeroU16> {
+        for _ in 0..=u16::MAX {
+            let id = self.next_pid;
+            self.next_pid = self.next_pid.checked_add(1).unwrap_or(1);
+            if let Some(nz) = NonZeroU16::new(id) {
+                if !self.inflight.contains_key(&id) {
+                    return Some(nz);
+                }
+            }
+        }
+        None
+    }
+
+    fn send_publish(&mut self, mut o: Outgoing) {
+        let v5 = self.v5();
+        if !v5 {
+            o.properties = warren_mqtt::Properties::default();
+        }
+        let packet_id = if o.qos == QoS::AtMostOnce {
+            None
+        } else {
+            match self.alloc_pid() {
+                Some(id) => Some(id),
+                None => {
+                    self.ack_core(o.tag);
+                    return;
+                }
+            }
+        };
+        // Topic alias (5.0, when the client accepts them).
+        let mut new_alias = None;
+        let mut topic = o.topic.clone();
+        if v5 && self.client_alias_max > 0 {
+            if let Some(&alias) = self.out_aliases.get(&o.topic) {
+                o.properties.topic_alias = Some(alias);
+                topic.clear();
+            } else if let Ok(n) = u16::try_from(self.out_aliases.len() + 1) {
+                if n <= self.client_alias_max {
+                    o.properties.topic_alias = Some(n);
+                    new_alias = Some(n);
+                }
+            }
+        }
+        let packet = Packet::Publish(Publish {
+            dup: o.dup,
+            qos: o.qos,
+            retain: o.retain,
+            topic,
+            packet_id,
+            properties: o.properties,
+            payload: o.payload,
+        });
+        let start = self.out.len();
+        if let Err(e) = packet.encode(self.level, &mut self.out) {
+            warn!(client = %self.client_id, error = %e, "cannot encode PUBLISH");
+            self.out.truncate(start);
+            self.ack_core(o.tag);
+            return;
+        }
+        let size = self.out.len() - start;
+        if u64::try_from(size).unwrap_or(u64::MAX) > u64::from(self.client_max_packet) {
+            // Larger than the client accepts: discarded, as 5.0 says.
+            self.out.truncate(start);
+            self.ack_core(o.tag);
+            return;
+        }
+        if let Some(n) = new_alias {
+            self.out_aliases.insert(o.topic, n);
+        }
+        if let Some(id) = packet_id {
+            self.inflight.insert(
+                id.get(),
+                Inflight {
+                    tag: o.tag,
+                    qos: o.qos,
+                    released: false,
+                },
+            );
+        }
+    }
+
+    // ---- timers ------------------------------------------------------------------------------
+
+    fn keepalive_deadline(&self) -> Option<Instant> {
+        (self.keep_alive > 0)
+            .then(|| self.last_recv + Duration::from_millis(u64::from(self.keep_alive) * 1500))
+    }
+
+    /// When [`MqttSession::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Connect => Some(self.connect_deadline),
+            Phase::Running => self.keepalive_deadline(),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Applies the timers: CONNECT timeout, keep-alive (1.5 × the interval, then the will).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Connect if now >= self.connect_deadline => {
+                debug!(peer = %self.peer, "no CONNECT in time");
+                self.phase = Phase::Closed;
+            }
+            Phase::Running if self.keepalive_deadline().is_some_and(|d| now >= d) => {
+                self.fail(ReasonCode::KeepAliveTimeout, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The number of released-but-not-completed outgoing QoS 2 messages (for tests).
+    pub fn awaiting_pubcomp(&self) -> usize {
+        self.inflight.values().filter(|f| f.released).count()
+    }
+}
