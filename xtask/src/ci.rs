@@ -25,17 +25,34 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     step(run("fmt", cargo().args(["fmt", "--all", "--", "--check"])))?;
     step(run(
         "clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     ))?;
     let mut tests = cargo();
     if have("cargo-nextest", &["nextest", "--version"]) {
         tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
-        tests.args(["test", "--workspace", "--lib", "--bins", "--tests", "--no-fail-fast"]);
+        tests.args([
+            "test",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--no-fail-fast",
+        ]);
     }
     with_test_env(&mut tests);
     step(run("tests", &mut tests))?;
-    step(run("doc tests", cargo().args(["test", "--workspace", "--doc"])))?;
+    step(run(
+        "doc tests",
+        cargo().args(["test", "--workspace", "--doc"]),
+    ))?;
     step(run(
         "docs",
         cargo()
@@ -45,7 +62,11 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     step(codegen(&["--check".to_string()]))?;
     step(fuzz_replay())?;
     if !failures.is_empty() {
-        return Err(format!("{} step(s) failed:\n  {}", failures.len(), failures.join("\n  ")));
+        return Err(format!(
+            "{} step(s) failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ));
     }
     eprintln!("\nxtask ci: all checks passed");
     Ok(())

@@ -5,6 +5,7 @@
 // xtask is a developer tool, not the broker: a panic here is an error report, not an outage.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bench_compare;
 mod ci;
 mod codegen;
 mod util;
@@ -19,6 +20,7 @@ tasks:
                      everything CI checks: fmt, clippy, tests, doc tests, docs, codegen, fuzz replay
   codegen [--check]  regenerate committed generated code (or check that it is current)
   fuzz-replay        build the fuzz crate and replay the committed seed corpora
+  bench-compare      Warren vs RabbitMQ vs Mosquitto under the same load; table into docs/benchmarks.md
   help               this text
 ";
 
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         "ci" => ci::run_all(rest),
         "codegen" => ci::codegen(rest),
         "fuzz-replay" => ci::fuzz_replay(),
+        "bench-compare" => bench_compare::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
