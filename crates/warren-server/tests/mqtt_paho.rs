@@ -51,4 +51,24 @@ cases!(
     car2home_fanout_emergency,
     mqtt_to_mqtt_qos,
     prefetch_limits_unacked,
+    qos2_end_to_end,
+    persistent_session_queues_offline,
+    takeover_disconnects_old_client,
+    keepalive_enforced,
+    retained_delivered_on_subscribe,
+    will_on_abnormal_disconnect_only,
+    login_rules,
+    v5_connack_properties,
+    v5_properties_cross_protocol,
+    v5_no_matching_subscribers,
+    v5_subscription_options,
+    v5_shared_subscription,
+    v5_topic_alias_and_message_expiry,
+    v5_will_delay,
+    v5_bad_input_disconnects,
 );
+
+#[test]
+fn v5_server_keep_alive() {
+    run("v5_server_keep_alive", car2home().mqtt("max_keepalive", "30"));
+}
