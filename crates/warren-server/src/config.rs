@@ -52,11 +52,13 @@ pub enum ConfigError {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// AMQP 0-9-1 listener and protocol limits (`[amqp]`).
     pub amqp: AmqpConfig,
+    /// Management HTTP API, web UI and Prometheus endpoint (`[management]`).
+    pub management: ManagementConfig,
     /// MQTT 3.1 / 3.1.1 / 5.0 listener and its bridge into the exchanges (`[mqtt]`).
     pub mqtt: MqttConfig,
     /// Users, vhosts and the topology created at boot (`[defaults]`).
@@ -140,6 +142,38 @@ pub struct MqttConfig {
     pub nodelay: bool,
 }
 
+/// `[management]`: the RabbitMQ-compatible HTTP API and web UI, and the Prometheus endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManagementConfig {
+    /// Serve the HTTP API and web UI. Default true.
+    pub enabled: bool,
+    /// Addresses for the HTTP API and web UI. Default `["0.0.0.0:15672"]` (RabbitMQ's port).
+    pub listeners: Vec<SocketAddr>,
+    /// Seconds between samples of the message counters (rates and the Overview chart).
+    /// Default 5 (RabbitMQ's `collect_statistics_interval`). Must be at least 1.
+    pub sample_interval: u64,
+    /// Samples kept for the Overview chart. Default 120 (ten minutes at 5 s).
+    pub sample_history: usize,
+    /// Serve Prometheus metrics (`/metrics`, `/metrics/per-object`). Default true.
+    pub prometheus_enabled: bool,
+    /// Addresses for the Prometheus endpoint. Default `["0.0.0.0:15692"]` (RabbitMQ's port).
+    pub prometheus_listeners: Vec<SocketAddr>,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        ManagementConfig {
+            enabled: true,
+            listeners: vec![SocketAddr::from(([0, 0, 0, 0], 15672))],
+            sample_interval: 5,
+            sample_history: 120,
+            prometheus_enabled: true,
+            prometheus_listeners: vec![SocketAddr::from(([0, 0, 0, 0], 15692))],
+        }
+    }
+}
+
 /// `[defaults]`: what exists when the broker starts with no definitions file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -177,17 +211,6 @@ pub struct LogConfig {
     /// A `tracing` filter such as `info` or `warren_server=debug,info`; the `RUST_LOG`
     /// environment variable overrides it. Default `"info"`.
     pub level: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            amqp: AmqpConfig::default(),
-            mqtt: MqttConfig::default(),
-            defaults: DefaultsConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for AmqpConfig {
@@ -316,6 +339,12 @@ impl Config {
                 ),
             });
         }
+        if self.management.sample_interval == 0 {
+            return Err(ConfigError::Invalid {
+                key: "management.sample_interval",
+                reason: "must be at least 1 second".into(),
+            });
+        }
         if self.defaults.vhost.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "defaults.vhost",
@@ -392,6 +421,18 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn management_defaults_and_overrides() {
+        let c = Config::from_toml_str(
+            "[management]\nlisteners = [\"127.0.0.1:0\"]\nprometheus_enabled = false",
+        )
+        .unwrap();
+        assert_eq!(c.management.listeners, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert!(!c.management.prometheus_enabled);
+        assert_eq!(c.management.prometheus_listeners[0].port(), 15692);
+        assert_eq!(Config::default().management.listeners[0].port(), 15672);
+        assert!(Config::from_toml_str("[management]\nsample_interval = 0").is_err());
+    }
     #[test]
     fn users_parse() {
         let c = Config::from_toml_str(

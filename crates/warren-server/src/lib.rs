@@ -14,7 +14,9 @@
 
 pub mod amqp;
 pub mod config;
+pub mod ctl;
 pub mod logging;
+pub mod management;
 pub mod mqtt;
 pub mod setup;
 
@@ -115,6 +117,7 @@ const MQTT_SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// tests and scripts that start the broker on port 0 read the real ports from there.
 pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), ServerError> {
     let broker = Arc::new(setup::build_broker(&config, definitions)?);
+    LISTENERS.write().clear();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let settings = amqp_settings(&config);
@@ -163,8 +166,63 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
         }
         tasks.spawn(sweep_mqtt(shared, shutdown_rx.clone()));
     }
+    // Management API + web UI, Prometheus, and the rate sampler they read.
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let m = &config.management;
+    if m.enabled || m.prometheus_enabled {
+        let stats = Arc::new(management::stats::Stats::new(m.sample_history));
+        let state = Arc::new(management::Management::new(
+            Arc::clone(&broker),
+            Arc::clone(&stats),
+            Arc::clone(&stop),
+            Arc::clone(&LISTENERS),
+        ));
+        tasks.spawn(management::sample(
+            Arc::clone(&broker),
+            stats,
+            Duration::from_secs(m.sample_interval),
+            shutdown_rx.clone(),
+        ));
+        let http = m
+            .listeners
+            .iter()
+            .filter(|_| m.enabled)
+            .map(|a| (a, "management"));
+        let prom = m
+            .prometheus_listeners
+            .iter()
+            .filter(|_| m.prometheus_enabled)
+            .map(|a| (a, "prometheus"));
+        for (addr, kind) in http.chain(prom) {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: *addr,
+                    source,
+                })?;
+            let local = listener.local_addr().map_err(ServerError::Runtime)?;
+            info!(%local, "{kind} listener");
+            announce(&format!("LISTENING {kind} {local}"));
+            if kind == "management" {
+                tasks.spawn(management::serve(
+                    listener,
+                    Arc::clone(&state),
+                    shutdown_rx.clone(),
+                ));
+            } else {
+                tasks.spawn(management::serve_prometheus(
+                    listener,
+                    Arc::clone(&state),
+                    shutdown_rx.clone(),
+                ));
+            }
+        }
+    }
     announce("READY");
-    wait_for_signal().await?;
+    tokio::select! {
+        r = wait_for_signal() => r?,
+        _ = stop.notified() => info!("stop requested through the management API"),
+    }
     info!("shutting down");
     let _ = shutdown_tx.send(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
@@ -174,7 +232,20 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
     Ok(())
 }
 
+/// Every listener announced with a `LISTENING` line, as (protocol, address): what the
+/// management API shows in `/api/overview` and checks in its health checks.
+static LISTENERS: std::sync::LazyLock<management::Listeners> =
+    std::sync::LazyLock::new(Default::default);
+
 fn announce(line: &str) {
+    if let Some((protocol, addr)) = line
+        .strip_prefix("LISTENING ")
+        .and_then(|r| r.split_once(' '))
+    {
+        if let Ok(addr) = addr.parse() {
+            LISTENERS.write().push((protocol.to_owned(), addr));
+        }
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

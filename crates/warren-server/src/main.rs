@@ -24,10 +24,24 @@ struct Cli {
     /// Override the AMQP listeners (repeatable), e.g. `--amqp-listen 127.0.0.1:5673`.
     #[arg(long = "amqp-listen")]
     amqp_listen: Vec<std::net::SocketAddr>,
+    /// Run a management command against a running broker instead of starting one.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Subcommands of `warren`.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// rabbitmqctl's commands (status, stop, list_queues, add_user, …) against a running
+    /// broker, through its management API.
+    Ctl(warren_server::ctl::CtlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Ctl(args)) = cli.command {
+        return warren_server::ctl::run(args);
+    }
     let config = match &cli.config {
         Some(path) => Config::load(path),
         None => Config::embedded(),

@@ -28,6 +28,8 @@ pub struct Broker {
     dir: Option<tempfile::TempDir>,
     /// Users imported into an external broker through its management API, deleted on drop.
     external_users: Vec<String>,
+    /// Every `LISTENING <protocol> <address>` line of a child broker.
+    listeners: Vec<(String, SocketAddr)>,
 }
 
 /// Extra configuration for a broker the harness starts itself.
@@ -96,6 +98,13 @@ fn config_toml(opts: &Options) -> String {
     for (key, value) in &opts.mqtt {
         toml.push_str(&format!("{key} = {value}\n"));
     }
+    // Management and Prometheus on ephemeral ports (tests run in parallel); fast rate samples.
+    toml.push_str(concat!(
+        "\n[management]\n",
+        "listeners = [\"127.0.0.1:0\"]\n",
+        "prometheus_listeners = [\"127.0.0.1:0\"]\n",
+        "sample_interval = 1\n",
+    ));
     toml.push_str(concat!(
         "\n[defaults]\n",
         "vhost = \"/\"\n",
@@ -116,6 +125,7 @@ impl Broker {
                 child: None,
                 dir: None,
                 external_users: Vec::new(),
+                listeners: Vec::new(),
             },
             None => Broker::spawn(&Options::default()),
         }
@@ -136,6 +146,7 @@ impl Broker {
             child: None,
             dir: None,
             external_users: Vec::new(),
+            listeners: Vec::new(),
         };
         if let Some(json) = &opts.definitions {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -200,6 +211,7 @@ impl Broker {
             child: Some(child),
             dir: Some(dir),
             external_users: Vec::new(),
+            listeners: Vec::new(),
         };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut amqp = None;
@@ -208,6 +220,13 @@ impl Broker {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    if let Some((protocol, addr)) =
+                        line.strip_prefix("LISTENING ").and_then(|r| r.split_once(' '))
+                    {
+                        if let Ok(addr) = addr.trim().parse() {
+                            broker.listeners.push((protocol.to_owned(), addr));
+                        }
+                    }
                     if let (Some(addr), Some(dir)) =
                         (line.strip_prefix("LISTENING mqtt "), &broker.dir)
                     {
@@ -246,6 +265,28 @@ impl Broker {
             None => std::env::var("WARREN_TEST_MQTT")
                 .ok()
                 .and_then(|a| a.parse().ok()),
+        }
+    }
+
+    /// The address of a child broker's `LISTENING <protocol>` line (`management`,
+    /// `prometheus`, `mqtt`, …).
+    pub fn listener(&self, protocol: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(p, _)| p == protocol)
+            .map(|(_, a)| *a)
+    }
+
+    /// Base URL of the management API: the child's `LISTENING management` address, or
+    /// `WARREN_TEST_MANAGEMENT` (default 127.0.0.1:26680) for an external broker.
+    pub fn management_url(&self) -> String {
+        match self.listener("management") {
+            Some(a) => format!("http://{a}"),
+            None if self.is_external() => format!("http://{}", management().0),
+            None => panic!(
+                "no `LISTENING management` line; listeners: {:?}",
+                self.listeners
+            ),
         }
     }
 
