@@ -178,7 +178,9 @@ pub fn fuzz_replay() -> Result<(), String> {
         "fuzz build",
         cargo()
             .args(["build", "--bins", "--manifest-path"])
-            .arg(&manifest),
+            .arg(&manifest)
+            // The fuzz crate is its own workspace; keep its binaries where the replay looks.
+            .env("CARGO_TARGET_DIR", root.join("fuzz/target")),
     )?;
     let corpora = root.join("fuzz/corpus");
     let Ok(dirs) = std::fs::read_dir(&corpora) else {
