@@ -63,6 +63,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// Users, vhosts and the topology created at boot (`[defaults]`).
     pub defaults: DefaultsConfig,
+    /// Durable storage: data directory, fsync policy, memory and disk limits (`[storage]`).
+    pub storage: StorageConfig,
     /// Logging (`[log]`).
     pub log: LogConfig,
 }
@@ -202,6 +204,74 @@ pub struct UserConfig {
     /// Tags such as `administrator` or `management`. Default none.
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// `[storage]`: where durable queues, persistent messages and the durable topology are kept,
+/// and the resource limits that block publishers.
+///
+/// What a publisher confirm guarantees for a persistent message (delivery_mode 2) routed to
+/// durable queues, per `fsync`:
+/// - `"always"`: the message was written and fsynced (one fsync per group of publishes): it
+///   survives `kill -9`, an OS crash and a power loss.
+/// - `"interval"`: the message was written to the OS; fsync runs every `fsync_interval_ms`. It
+///   survives `kill -9`; an OS crash or power loss may lose the last interval.
+/// - `"never"`: written to the OS, never fsynced by Warren (except at a clean shutdown).
+///   Survives `kill -9` only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The data directory (created if missing; relative paths are relative to the working
+    /// directory). Default: none — nothing is persisted and everything is lost at restart. The
+    /// embedded `warren.toml` sets `"warren-data"`. One broker per directory (it is locked).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// `"always"`, `"interval"` or `"never"` (see above). Default `"always"`.
+    pub fsync: FsyncMode,
+    /// Milliseconds between fsyncs under `fsync = "interval"`. Default 200.
+    pub fsync_interval_ms: u64,
+    /// Size at which a new segment file starts, in bytes. Default 67108864 (64 MiB).
+    pub segment_size: u64,
+    /// Bytes of persistent message bodies kept in RAM across all durable queues; beyond it
+    /// bodies are read back from disk on delivery. Default 268435456 (256 MiB).
+    pub memory_budget: u64,
+    /// Memory alarm: publishers are blocked (`connection.blocked`) while the broker's resident
+    /// memory exceeds this fraction of the machine's RAM. 0 disables. Default 0.4 (RabbitMQ's
+    /// `vm_memory_high_watermark`).
+    pub memory_high_watermark: f64,
+    /// The same limit in bytes; when non-zero it replaces `memory_high_watermark`. Default 0.
+    pub memory_high_watermark_bytes: u64,
+    /// Disk alarm: publishers are blocked while the data directory's file system has fewer
+    /// free bytes than this. 0 disables. Default 50000000 (RabbitMQ's 50 MB).
+    pub disk_free_limit: u64,
+    /// Milliseconds between checks of the memory and disk alarms. Default 1000.
+    pub alarm_check_ms: u64,
+}
+
+/// `storage.fsync`: when the message store fsyncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncMode {
+    /// fsync each group of publishes before confirming it.
+    Always,
+    /// Confirm after the write, fsync every `fsync_interval_ms`.
+    Interval,
+    /// Confirm after the write, never fsync.
+    Never,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: None,
+            fsync: FsyncMode::Always,
+            fsync_interval_ms: 200,
+            segment_size: 64 * 1024 * 1024,
+            memory_budget: 256 * 1024 * 1024,
+            memory_high_watermark: 0.4,
+            memory_high_watermark_bytes: 0,
+            disk_free_limit: 50_000_000,
+            alarm_check_ms: 1000,
+        }
+    }
 }
 
 /// `[log]`: logging.
@@ -345,6 +415,21 @@ impl Config {
                 reason: "must be at least 1 second".into(),
             });
         }
+        if self.storage.segment_size < 4096 {
+            return Err(ConfigError::Invalid {
+                key: "storage.segment_size",
+                reason: format!("{} is below the minimum of 4096", self.storage.segment_size),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.storage.memory_high_watermark) {
+            return Err(ConfigError::Invalid {
+                key: "storage.memory_high_watermark",
+                reason: format!(
+                    "{} is not a fraction between 0 and 1",
+                    self.storage.memory_high_watermark
+                ),
+            });
+        }
         if self.defaults.vhost.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "defaults.vhost",
@@ -362,6 +447,8 @@ mod tests {
     #[test]
     fn embedded_config_parses_and_equals_the_defaults() {
         let mut embedded = Config::embedded().unwrap();
+        assert_eq!(embedded.storage.data_dir, Some("warren-data".into()));
+        embedded.storage = StorageConfig::default();
         embedded.mqtt = MqttConfig::default();
         assert_eq!(embedded, Config::default());
     }
@@ -433,6 +520,20 @@ mod tests {
         assert_eq!(Config::default().management.listeners[0].port(), 15672);
         assert!(Config::from_toml_str("[management]\nsample_interval = 0").is_err());
     }
+    #[test]
+    fn storage_section_parses_and_checks() {
+        let c = Config::from_toml_str(
+            "[storage]\ndata_dir = \"/tmp/w\"\nfsync = \"interval\"\nfsync_interval_ms = 50",
+        )
+        .unwrap();
+        assert_eq!(c.storage.fsync, FsyncMode::Interval);
+        assert_eq!(c.storage.data_dir, Some("/tmp/w".into()));
+        assert_eq!(Config::default().storage.data_dir, None);
+        assert!(Config::from_toml_str("[storage]\nfsync = \"sometimes\"").is_err());
+        assert!(Config::from_toml_str("[storage]\nsegment_size = 10").is_err());
+        assert!(Config::from_toml_str("[storage]\nmemory_high_watermark = 2.0").is_err());
+    }
+
     #[test]
     fn users_parse() {
         let c = Config::from_toml_str(

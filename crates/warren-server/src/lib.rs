@@ -59,6 +59,9 @@ pub enum ServerError {
         /// What was wrong.
         reason: String,
     },
+    /// The data directory could not be opened, recovered or written.
+    #[error("storage: {0}")]
+    Storage(warren_core::store::StoreError),
 }
 
 /// How long connections get to finish closing at shutdown.
@@ -116,7 +119,9 @@ const MQTT_SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// Prints `LISTENING <protocol> <address>` on stdout for each bound listener, then `READY`:
 /// tests and scripts that start the broker on port 0 read the real ports from there.
 pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), ServerError> {
-    let broker = Arc::new(setup::build_broker(&config, definitions)?);
+    // With `storage.data_dir`: the durable store, recovered, attached, closed at the end.
+    let built = setup::build(&config, definitions)?;
+    let broker = Arc::clone(&built.broker);
     LISTENERS.write().clear();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -229,6 +234,7 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         warn!("connections did not close in time");
     }
+    built.close();
     Ok(())
 }
 

@@ -1,18 +1,105 @@
-//! Building the broker core from the configuration: vhost, users, permissions, the Car2Home
-//! topology and an optional RabbitMQ `definitions.json`.
+//! Building the broker core from the configuration: the durable store (when
+//! `storage.data_dir` is set), vhost, users, permissions, the Car2Home topology and an optional
+//! RabbitMQ `definitions.json`.
+//!
+//! With a data directory, a first start creates the configured vhost and users; later starts
+//! restore what the previous run saved instead (so users and permissions changed at run time
+//! survive), then apply the Car2Home topology and the definitions file on top (both are
+//! idempotent declarations).
 
-use crate::config::Config;
+use crate::config::{Config, FsyncMode, StorageConfig};
 use crate::ServerError;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn};
+use warren_core::store::{FsyncPolicy, Store, StoreConfig};
 use warren_core::{Broker, BrokerConfig, Definitions, User};
 
-/// A broker with everything the configuration (and definitions file, if any) asks for.
-pub fn build_broker(config: &Config, definitions: Option<&Path>) -> Result<Broker, ServerError> {
-    let broker = Broker::new(BrokerConfig {
+/// A built broker and, with a data directory, its store.
+#[derive(Debug)]
+pub struct Built {
+    /// The broker.
+    pub broker: Arc<Broker>,
+    /// The durable store (`None` without `storage.data_dir`).
+    pub store: Option<Store>,
+}
+
+impl Built {
+    /// Flushes and closes the store (call after the connections are closed).
+    pub fn close(&self) {
+        if let Some(store) = &self.store {
+            store.close();
+        }
+    }
+}
+
+fn broker_config(config: &Config) -> BrokerConfig {
+    BrokerConfig {
         max_message_size: usize::try_from(config.amqp.max_message_size).unwrap_or(usize::MAX),
         loopback_users: config.defaults.loopback_users.clone(),
         ..BrokerConfig::default()
-    });
+    }
+}
+
+/// The store settings of `[storage]` with data directory `dir`.
+pub fn store_config(storage: &StorageConfig, dir: &Path) -> StoreConfig {
+    let mut c = StoreConfig::new(dir);
+    c.fsync = match storage.fsync {
+        FsyncMode::Always => FsyncPolicy::Always,
+        FsyncMode::Interval => {
+            FsyncPolicy::Interval(Duration::from_millis(storage.fsync_interval_ms))
+        }
+        FsyncMode::Never => FsyncPolicy::Never,
+    };
+    c.segment_size = storage.segment_size;
+    c.memory_budget = usize::try_from(storage.memory_budget).unwrap_or(usize::MAX);
+    c
+}
+
+/// The broker with everything the configuration (and definitions file, if any) asks for, on
+/// the durable store when `storage.data_dir` is set (recovered and attached).
+pub fn build(config: &Config, definitions: Option<&Path>) -> Result<Built, ServerError> {
+    let Some(dir) = &config.storage.data_dir else {
+        warn!(
+            "storage.data_dir is not set: queues, messages and definitions are kept in memory only"
+        );
+        return Ok(Built {
+            broker: Arc::new(build_broker(config, definitions)?),
+            store: None,
+        });
+    };
+    let store = Store::open(store_config(&config.storage, dir)).map_err(ServerError::Storage)?;
+    let broker = Broker::with_storage(broker_config(config), store.factory());
+    match store.definitions().map_err(ServerError::Storage)? {
+        Some(saved) => {
+            info!(dir = %dir.display(), "restoring the durable definitions");
+            broker
+                .import_definitions(&saved)
+                .map_err(ServerError::Setup)?;
+        }
+        None => add_defaults(&broker, config)?,
+    }
+    add_topology(&broker, config, definitions)?;
+    let broker = Arc::new(broker);
+    store.attach(&broker).map_err(ServerError::Storage)?;
+    Ok(Built {
+        broker,
+        store: Some(store),
+    })
+}
+
+/// An in-memory broker with everything the configuration (and definitions file, if any) asks
+/// for; ignores `[storage]`.
+pub fn build_broker(config: &Config, definitions: Option<&Path>) -> Result<Broker, ServerError> {
+    let broker = Broker::new(broker_config(config));
+    add_defaults(&broker, config)?;
+    add_topology(&broker, config, definitions)?;
+    Ok(broker)
+}
+
+/// The configured vhost and users (with full permissions on it).
+fn add_defaults(broker: &Broker, config: &Config) -> Result<(), ServerError> {
     let vhost = &config.defaults.vhost;
     broker.add_vhost(vhost);
     for u in &config.defaults.users {
@@ -21,7 +108,18 @@ pub fn build_broker(config: &Config, definitions: Option<&Path>) -> Result<Broke
             .set_permissions(&u.name, vhost, ".*", ".*", ".*")
             .map_err(ServerError::Setup)?;
     }
+    Ok(())
+}
+
+/// The Car2Home topology and the definitions file.
+fn add_topology(
+    broker: &Broker,
+    config: &Config,
+    definitions: Option<&Path>,
+) -> Result<(), ServerError> {
+    let vhost = &config.defaults.vhost;
     if config.defaults.car2home_topology {
+        broker.add_vhost(vhost);
         let topology = warren_car2home::topology::Topology::car2home().to_definitions(vhost);
         let defs: Definitions =
             serde_json::from_value(topology).map_err(|e| ServerError::Definitions {
@@ -46,5 +144,5 @@ pub fn build_broker(config: &Config, definitions: Option<&Path>) -> Result<Broke
             .import_definitions(&defs)
             .map_err(ServerError::Setup)?;
     }
-    Ok(broker)
+    Ok(())
 }

@@ -14,7 +14,7 @@
 use super::convert;
 use super::outbox::{ChannelSink, OutEvent, Outbox};
 use bytes::{Bytes, BytesMut};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,8 +123,13 @@ struct ChannelSlot {
     state: ChanState,
     /// Publisher confirms on: the next publish sequence number (from 1).
     confirm_seq: Option<u64>,
-    /// Confirms decided during the current input batch, sent at its end (coalesced).
-    pending_confirms: Vec<(u64, Confirm)>,
+    /// Confirms not sent yet, in publish order: (sequence number, decision, the store ticket
+    /// that must be durable first). Sent at the end of each input batch and whenever the
+    /// store reports progress, as the longest ready prefix, coalesced into multiple-acks, so a
+    /// later confirm never overtakes an earlier one still waiting for the disk.
+    pending_confirms: VecDeque<(u64, Confirm, Option<u64>)>,
+    /// The highest store ticket known durable for this channel's publishes.
+    durable_upto: u64,
 }
 
 /// One client connection's AMQP state. See the module docs for the calling order.
@@ -264,10 +269,21 @@ impl AmqpConnection {
     pub fn handle_outbox(&mut self) {
         let mut events = std::mem::take(&mut self.events);
         self.outbox.drain(&mut events);
+        let mut confirmed = false;
         for (channel, event) in events.drain(..) {
+            if let OutEvent::Confirmed(ticket) = event {
+                if let Some(slot) = self.channels.get_mut(&channel) {
+                    slot.durable_upto = slot.durable_upto.max(ticket.0);
+                    confirmed = true;
+                }
+                continue;
+            }
             self.encode_event(channel, event);
         }
         self.events = events;
+        if confirmed {
+            self.flush_confirms();
+        }
         if self.outbox.take_throttled() {
             for slot in self.channels.values() {
                 slot.core.notify_writable();
@@ -469,6 +485,8 @@ impl AmqpConnection {
                     },
                 );
             }
+            // Handled in `handle_outbox` (it changes the channel's state, writes nothing).
+            OutEvent::Confirmed(_) => {}
         }
     }
 
@@ -478,10 +496,16 @@ impl AmqpConnection {
             if slot.pending_confirms.is_empty() {
                 continue;
             }
+            // The ready prefix: confirms whose message is durable (or needed no disk).
+            let ready = slot
+                .pending_confirms
+                .iter()
+                .take_while(|(_, _, ticket)| ticket.is_none_or(|t| t <= slot.durable_upto))
+                .count();
             // Runs of acks become one `multiple` ack; nacks go one by one.
             let mut run_end: Option<u64> = None;
             let mut run_len = 0usize;
-            for &(seq, confirm) in &slot.pending_confirms {
+            for (seq, confirm, _) in slot.pending_confirms.drain(..ready) {
                 match confirm {
                     Confirm::Ack => {
                         run_end = Some(seq);
@@ -506,7 +530,6 @@ impl AmqpConnection {
             if let Some(end) = run_end {
                 frames.push((id, ack(end, run_len > 1)));
             }
-            slot.pending_confirms.clear();
         }
         for (channel, method) in frames {
             self.send_method(channel, method);
@@ -641,7 +664,8 @@ impl AmqpConnection {
                 assembler: MessageAssembler::new(channel, self.settings.max_message_size),
                 state: ChanState::Open,
                 confirm_seq: None,
-                pending_confirms: Vec::new(),
+                pending_confirms: VecDeque::new(),
+                durable_upto: 0,
             },
         );
         self.send_method(
@@ -1148,7 +1172,11 @@ impl AmqpConnection {
                     );
                 }
                 if let (Some(seq), Some(slot)) = (seq, self.channels.get_mut(&channel)) {
-                    slot.pending_confirms.push((seq, outcome.confirm));
+                    slot.pending_confirms.push_back((
+                        seq,
+                        outcome.confirm,
+                        outcome.durable.map(|t| t.0),
+                    ));
                 }
                 Ok(())
             }

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use warren_core::{Delivery, DeliverySink};
+use warren_core::{Delivery, DeliverySink, Ticket};
 
 /// Something the core produced for one channel.
 #[derive(Debug)]
@@ -17,6 +17,8 @@ pub enum OutEvent {
     Deliver(Delivery),
     /// `basic.cancel` from the server: the consumer's queue is gone.
     Cancelled(String),
+    /// The store made every publish up to this ticket durable: their confirms may go out.
+    Confirmed(Ticket),
 }
 
 /// Shared between the core (through [`ChannelSink`]s) and the connection task.
@@ -94,6 +96,10 @@ impl DeliverySink for ChannelSink {
     fn cancelled(&self, consumer_tag: &str) {
         self.outbox
             .push(self.channel, OutEvent::Cancelled(consumer_tag.to_owned()));
+    }
+
+    fn confirmed(&self, ticket: Ticket) {
+        self.outbox.push(self.channel, OutEvent::Confirmed(ticket));
     }
 
     fn has_capacity(&self) -> bool {

@@ -1006,6 +1006,9 @@ impl MqttSession {
                 OutEvent::Cancelled(tag) => {
                     self.consumers.remove(&tag);
                 }
+                // The store's "durable up to ticket" notice (PUBACK-after-fsync is not wired
+                // up yet: PUBACK goes out at once, as before).
+                OutEvent::Confirmed(_) => {}
             }
         }
         self.events = events;
