@@ -936,6 +936,10 @@ impl MqttSession {
             return;
         }
         let will = self.will.take();
+        // Taken over: the session lives on in the new connection, which cancels a delayed will.
+        let taken_over = !self
+            .token
+            .is_some_and(|t| self.shared.sessions.owns(&self.vhost, &self.client_id, t));
         if let (true, Some(w)) = (publish_will, will) {
             let delay = w.properties.will_delay_interval.unwrap_or(0);
             let now_ms = self.shared.now_ms(now);
@@ -963,7 +967,9 @@ impl MqttSession {
                 payload: w.payload,
                 due: now + due_in,
             };
-            if delay > 0 && session_lasts && self.v5() {
+            if delay > 0 && self.v5() && taken_over {
+                debug!(client = %self.client_id, "delayed will dropped: session taken over");
+            } else if delay > 0 && session_lasts && self.v5() {
                 self.shared.sessions.schedule_will(pending);
             } else {
                 self.shared.publish_will(&pending);
@@ -1006,9 +1012,6 @@ impl MqttSession {
                 OutEvent::Cancelled(tag) => {
                     self.consumers.remove(&tag);
                 }
-                // The store's "durable up to ticket" notice (PUBACK-after-fsync is not wired
-                // up yet: PUBACK goes out at once, as before).
-                OutEvent::Confirmed(_) => {}
             }
         }
         self.events = events;
