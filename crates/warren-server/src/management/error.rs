@@ -122,7 +122,11 @@ fn core_parts(e: &CoreError) -> (StatusCode, &'static str, String) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error, reason) = self.parts();
-        let body = serde_json::json!({ "error": error, "reason": reason });
+        let body = match &self {
+            // RabbitMQ's health checks answer `{"status": "failed", "reason": …}`.
+            ApiError::HealthCheck(_) => serde_json::json!({ "status": "failed", "reason": reason }),
+            _ => serde_json::json!({ "error": error, "reason": reason }),
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         if matches!(self, ApiError::LoginFailed { challenge: true }) {
             resp.headers_mut().insert(

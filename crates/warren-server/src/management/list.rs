@@ -1,6 +1,6 @@
-//! Listing parameters as RabbitMQ's API takes them: `name` (with `use_regex`), `sort` (a field,
-//! dotted for nested ones such as `message_stats.publish`), `sort_reverse`, `page` and
-//! `page_size` (which switch the answer to a page object), and `columns`.
+//! Listing parameters as RabbitMQ's API takes them: `sort` (a field, dotted for nested ones such
+//! as `message_stats.publish`), `sort_reverse`, `columns`, and `page` and `page_size`, which
+//! switch the answer to a page object and enable the `name` filter (with `use_regex`).
 
 use std::collections::HashMap;
 
@@ -69,7 +69,11 @@ fn parse_usize(params: &HashMap<String, String>, key: &str) -> Result<Option<usi
 /// Applies the listing parameters to `items` (objects with at least a `name`).
 pub fn apply(mut items: Vec<Value>, params: &HashMap<String, String>) -> Result<Value, ApiError> {
     let total = items.len();
-    if let Some(filter) = params.get("name").filter(|f| !f.is_empty()) {
+    let page = parse_usize(params, "page")?;
+    let page_size = parse_usize(params, "page_size")?;
+    let paginated = page.is_some() || page_size.is_some();
+    // As RabbitMQ, the name filter applies to paginated requests only.
+    if let Some(filter) = params.get("name").filter(|f| paginated && !f.is_empty()) {
         let use_regex = params.get("use_regex").is_some_and(|v| v == "true");
         if use_regex {
             let re = regex::Regex::new(filter)
@@ -106,9 +110,7 @@ pub fn apply(mut items: Vec<Value>, params: &HashMap<String, String>) -> Result<
             None => items,
         }
     };
-    let page = parse_usize(params, "page")?;
-    let page_size = parse_usize(params, "page_size")?;
-    if page.is_none() && page_size.is_none() {
+    if !paginated {
         return Ok(Value::Array(project(items)));
     }
     let page = page.unwrap_or(1);
@@ -166,7 +168,19 @@ mod tests {
         .unwrap();
         assert_eq!(v, json!([{"name": "car"}, {"name": "b"}, {"name": "a"}]));
         let v = apply(items(), &params(&[("name", "^c"), ("use_regex", "true")])).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 1);
+        assert_eq!(
+            v.as_array().unwrap().len(),
+            3,
+            "no filter without pagination"
+        );
+        let v = apply(
+            items(),
+            &params(&[("name", "^c"), ("use_regex", "true"), ("page", "1")]),
+        )
+        .unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 1);
+        let v = apply(items(), &params(&[("name", "A"), ("page_size", "5")])).unwrap();
+        assert_eq!(v["filtered_count"], json!(2), "case-insensitive substring");
         let v = apply(
             items(),
             &params(&[

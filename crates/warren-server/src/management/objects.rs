@@ -570,7 +570,12 @@ pub async fn binding_create(
     } else {
         d.channel.exchange_bind(&dest, source, &key, &args)?;
     }
-    let location = render::properties_key(&key, &args);
+    // RabbitMQ's Location: `<destination>/<properties_key>`, relative to the request path.
+    let location = format!(
+        "{}/{}",
+        crate::ctl::encode_segment(&dest),
+        crate::ctl::encode_segment(&render::properties_key(&key, &args))
+    );
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }
 
