@@ -1012,6 +1012,8 @@ impl MqttSession {
                 OutEvent::Cancelled(tag) => {
                     self.consumers.remove(&tag);
                 }
+                // Durable-publish confirms are AMQP's; MQTT acknowledges when routed.
+                OutEvent::Confirmed(_) => {}
             }
         }
         self.events = events;
