@@ -70,5 +70,8 @@ cases!(
 
 #[test]
 fn v5_server_keep_alive() {
-    run("v5_server_keep_alive", car2home().mqtt("max_keepalive", "30"));
+    run(
+        "v5_server_keep_alive",
+        car2home().mqtt("max_keepalive", "30"),
+    );
 }
