@@ -109,6 +109,7 @@ pub enum CtlCommand {
         /// Name.
         username: String,
         /// Password.
+        #[arg(id = "new_password", value_name = "PASSWORD")]
         password: String,
     },
     /// Deletes a user.
@@ -121,6 +122,7 @@ pub enum CtlCommand {
         /// Name.
         username: String,
         /// New password.
+        #[arg(id = "new_password", value_name = "PASSWORD")]
         password: String,
     },
     /// Replaces a user's tags.
@@ -149,11 +151,13 @@ pub enum CtlCommand {
     /// Creates a vhost.
     AddVhost {
         /// Name.
+        #[arg(id = "vhost_name", value_name = "VHOST")]
         vhost: String,
     },
     /// Deletes a vhost and everything in it.
     DeleteVhost {
         /// Name.
+        #[arg(id = "vhost_name", value_name = "VHOST")]
         vhost: String,
     },
     /// Drops a queue's ready messages.
@@ -676,6 +680,26 @@ pub fn execute(args: &CtlArgs) -> Result<String, CtlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Top {
+        #[command(flatten)]
+        ctl: CtlArgs,
+    }
+
+    #[test]
+    fn positional_names_do_not_collide_with_global_options() {
+        use clap::Parser as _;
+        let t = Top::try_parse_from(["ctl", "--password", "admin-pw", "add_user", "bob", "bob-pw"])
+            .unwrap();
+        assert_eq!(t.ctl.password, "admin-pw");
+        assert!(
+            matches!(t.ctl.command, CtlCommand::AddUser { ref password, .. } if password == "bob-pw")
+        );
+        let t = Top::try_parse_from(["ctl", "-p", "/", "add_vhost", "v1"]).unwrap();
+        assert_eq!(t.ctl.vhost, "/");
+        assert!(matches!(t.ctl.command, CtlCommand::AddVhost { ref vhost } if vhost == "v1"));
+    }
 
     #[test]
     fn segments_are_percent_encoded() {

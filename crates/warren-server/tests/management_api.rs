@@ -350,7 +350,7 @@ fn queues_declare_list_get_purge_delete() {
         assert!(item.get(key).is_some(), "queue detail lacks {key}: {item}");
     }
     assert_eq!(item["arguments"], json!({"x-max-length": 100}));
-    assert_eq!(item["messages_details"]["rate"].as_f64().is_some(), true);
+    assert!(item["messages_details"]["rate"].as_f64().is_some());
 
     // List, filter, sort, paginate, select columns.
     let all = api.get("/api/queues");
