@@ -184,6 +184,10 @@ pub fn router(state: Arc<Management>) -> Router {
             "/api/health/checks/protocol-listener/{proto}",
             get(api::health_protocol),
         )
+        // The pre-3.8 node health check, still answered by RabbitMQ 3.10 and used by clients.
+        .route("/api/healthchecks/node", get(api::health_ok))
+        .route("/api/healthchecks/node/", get(api::health_ok))
+        .route("/api/healthchecks/node/{node}", get(api::health_ok))
         .route("/api/warren/shutdown", post(api::shutdown))
         .route("/api/warren/rates", get(api::rate_history))
         .route(
