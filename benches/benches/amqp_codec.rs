@@ -4,6 +4,7 @@
 //! Decoding covers what a broker does per publish: split the frames off the read buffer, parse
 //! the method and header, assemble the message. Encoding writes the three frames into a reused
 //! `BytesMut`. Each case is reported twice: in bytes/s and in frames/s.
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
