@@ -113,6 +113,8 @@ struct Broker {
     child: Option<Child>,
     /// Extra cleanup (RabbitMQ's epmd).
     cleanup: Vec<u32>,
+    /// The port of the epmd RabbitMQ started, to find it again at the end.
+    epmd_port: Option<u16>,
     idle_rss_kib: u64,
     /// Why MQTT is missing, for the table.
     no_mqtt: &'static str,
@@ -128,7 +130,10 @@ impl Drop for Broker {
             let _ = c.kill();
             let _ = c.wait();
         }
-        for pid in &self.cleanup {
+        // RabbitMQ's start script may run its own shutdown on SIGTERM, which can start epmd
+        // again: look for epmd on our port once more after the node is gone.
+        let again = self.epmd_port.map(epmd_pids).unwrap_or_default();
+        for pid in self.cleanup.iter().chain(again.iter()) {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
     }
@@ -242,6 +247,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 pid: *pid,
                 child: None,
                 cleanup: Vec::new(),
+                epmd_port: None,
                 idle_rss_kib: 0,
                 no_mqtt: "not measured (--rabbitmq without --rabbitmq-mqtt)",
             },
@@ -257,6 +263,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 pid: *pid,
                 child: None,
                 cleanup: Vec::new(),
+                epmd_port: None,
                 idle_rss_kib: 0,
                 no_mqtt: "",
             },
@@ -449,6 +456,7 @@ fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
                 pid,
                 child: Some(child),
                 cleanup: Vec::new(),
+                epmd_port: None,
                 idle_rss_kib: 0,
                 no_mqtt: "n/a (no MQTT front yet)",
             });
@@ -513,6 +521,7 @@ fn start_rabbitmq(work: &Path, pin: bool) -> Result<Broker, String> {
         pid: script,
         child: Some(child),
         cleanup: Vec::new(),
+        epmd_port: None,
         idle_rss_kib: 0,
         no_mqtt: "",
     };
@@ -526,6 +535,7 @@ fn start_rabbitmq(work: &Path, pin: bool) -> Result<Broker, String> {
         broker.pid = beam;
     }
     broker.cleanup = epmd_pids(epmd);
+    broker.epmd_port = Some(epmd);
     if !up {
         return Err(format!("RabbitMQ did not open its ports (logs in {dir:?})"));
     }
@@ -566,6 +576,7 @@ fn start_mosquitto(work: &Path, pin: bool) -> Result<Broker, String> {
         pid: child.id(),
         child: Some(child),
         cleanup: Vec::new(),
+        epmd_port: None,
         idle_rss_kib: 0,
         no_mqtt: "",
     })
