@@ -5,8 +5,8 @@
     clippy::indexing_slicing
 )] // tests: a panic is the failure report
 //! Third-party clients written for RabbitMQ's management API, unchanged, against Warren:
-//! amqpstorm's `ManagementApi` and `requests` following RabbitMQ's documented examples
-//! (`tests/python/management_compat.py`, needing AMQPStorm and requests from
+//! pyrabbit2's `Client` and `requests` following RabbitMQ's documented examples
+//! (`tests/python/management_compat.py`, needing pyrabbit2 and requests from
 //! tests/requirements.txt). Under `WARREN_TEST_BROKER` they run against that broker's API.
 
 mod common;
@@ -30,8 +30,8 @@ fn run(case: &str) {
 }
 
 #[test]
-fn amqpstorm_management_client() {
-    run("amqpstorm");
+fn pyrabbit2_management_client() {
+    run("pyrabbit2");
 }
 
 #[test]
