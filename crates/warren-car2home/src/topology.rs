@@ -12,6 +12,14 @@ use crate::routing_key::RoutingKey;
 pub const TOPIC_EXCHANGE: &str = "webos.topic";
 /// The fanout exchange for emergency messages to every device.
 pub const FANOUT_EXCHANGE: &str = "webos.fanout";
+/// The fanout exchange where the broker's validation policy sends the messages it refuses
+/// (with headers saying why, see [`crate::DeadLetterReason`]).
+pub const DEAD_LETTER_EXCHANGE: &str = "webos.dlx";
+/// The queue bound to [`DEAD_LETTER_EXCHANGE`]: the refused messages, for inspection.
+pub const INVALID_QUEUE: &str = "webos.invalid";
+/// How many refused messages [`INVALID_QUEUE`] keeps (the oldest are dropped beyond that), so
+/// that a misbehaving device cannot fill the broker's memory when nobody reads them.
+pub const INVALID_QUEUE_MAX_LENGTH: u64 = 10_000;
 
 /// An exchange type used by the topology.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +57,9 @@ pub struct ExchangeDef {
     /// The broker should apply the Car2Home validation policy ([`crate::validate`]) to
     /// messages published to it.
     pub validated: bool,
+    /// Where the validation policy sends the messages it refuses (`None`: they are dropped).
+    /// Only meaningful when `validated`.
+    pub dead_letter_exchange: Option<String>,
 }
 
 /// A queue to declare.
@@ -62,6 +73,8 @@ pub struct QueueDef {
     pub exclusive: bool,
     /// Deleted when its last consumer goes.
     pub auto_delete: bool,
+    /// Most messages kept (`x-max-length`; the oldest are dropped beyond it); `None`: no limit.
+    pub max_length: Option<u64>,
 }
 
 /// A queue binding to declare.
@@ -97,38 +110,49 @@ impl Topology {
     /// not auto-delete, not internal; one queue per device, named after it (`server`,
     /// `smarthome`, `car`, `android`, `camera`; transient, not exclusive, not auto-delete),
     /// bound to `webos.topic` with `webos.<device>.*` and to `webos.fanout`. Validation is on
-    /// for `webos.topic`.
+    /// for `webos.topic`, with dead letters going to the fanout exchange `webos.dlx`, which
+    /// feeds the queue `webos.invalid` (the latest [`INVALID_QUEUE_MAX_LENGTH`] messages).
     ///
     /// ```
-    /// use warren_car2home::topology::{Topology, TOPIC_EXCHANGE};
+    /// use warren_car2home::topology::{Topology, INVALID_QUEUE, TOPIC_EXCHANGE};
     ///
     /// let t = Topology::car2home();
-    /// assert_eq!(t.queues.len(), 5);
+    /// assert_eq!(t.queues.len(), 6); // five devices and webos.invalid
+    /// assert_eq!(t.queues[5].name, INVALID_QUEUE);
     /// assert!(t.bindings.iter().any(|b| b.exchange == TOPIC_EXCHANGE
     ///     && b.queue == "android"
     ///     && b.routing_key == "webos.android.*"));
     /// ```
     pub fn car2home() -> Self {
-        let exchange = |name: &str, kind, validated| ExchangeDef {
+        let exchange = |name: &str, kind, dead_letter_exchange: Option<&str>| ExchangeDef {
             name: name.to_owned(),
             kind,
             durable: false,
             auto_delete: false,
             internal: false,
-            validated,
+            validated: dead_letter_exchange.is_some(),
+            dead_letter_exchange: dead_letter_exchange.map(str::to_owned),
         };
         let exchanges = vec![
-            exchange(TOPIC_EXCHANGE, ExchangeKind::Topic, true),
-            exchange(FANOUT_EXCHANGE, ExchangeKind::Fanout, false),
+            exchange(
+                TOPIC_EXCHANGE,
+                ExchangeKind::Topic,
+                Some(DEAD_LETTER_EXCHANGE),
+            ),
+            exchange(FANOUT_EXCHANGE, ExchangeKind::Fanout, None),
+            exchange(DEAD_LETTER_EXCHANGE, ExchangeKind::Fanout, None),
         ];
+        let queue = |name: &str, max_length| QueueDef {
+            name: name.to_owned(),
+            durable: false,
+            exclusive: false,
+            auto_delete: false,
+            max_length,
+        };
         let queues = Device::ALL
             .iter()
-            .map(|d| QueueDef {
-                name: d.as_str().to_owned(),
-                durable: false,
-                exclusive: false,
-                auto_delete: false,
-            })
+            .map(|d| queue(d.as_str(), None))
+            .chain([queue(INVALID_QUEUE, Some(INVALID_QUEUE_MAX_LENGTH))])
             .collect();
         let bindings = Device::ALL
             .iter()
@@ -146,6 +170,11 @@ impl Topology {
                     },
                 ]
             })
+            .chain([BindingDef {
+                exchange: DEAD_LETTER_EXCHANGE.to_owned(),
+                queue: INVALID_QUEUE.to_owned(),
+                routing_key: String::new(),
+            }])
             .collect();
         Topology {
             exchanges,
@@ -155,8 +184,9 @@ impl Topology {
     }
 
     /// The topology in RabbitMQ's `definitions.json` shape (the `exchanges`, `queues` and
-    /// `bindings` members), all in `vhost`. The `validated` flag has no RabbitMQ equivalent and
-    /// is left out.
+    /// `bindings` members), all in `vhost`. The `validated` flag and the dead-letter exchange
+    /// have no RabbitMQ equivalent (a policy on an exchange, not a declare argument) and are
+    /// left out; a queue's `max_length` becomes its `x-max-length` argument.
     pub fn to_definitions(&self, vhost: &str) -> Value {
         let exchanges: Vec<Value> = self
             .exchanges
@@ -173,9 +203,13 @@ impl Topology {
             .queues
             .iter()
             .map(|q| {
+                let arguments = match q.max_length {
+                    Some(n) => json!({ "x-max-length": n }),
+                    None => json!({}),
+                };
                 json!({
                     "name": q.name, "vhost": vhost, "durable": q.durable,
-                    "auto_delete": q.auto_delete, "arguments": {},
+                    "auto_delete": q.auto_delete, "arguments": arguments,
                 })
             })
             .collect();
@@ -201,16 +235,40 @@ mod tests {
     fn car2home_topology_matches_the_seed() {
         let t = Topology::car2home();
         let names: Vec<_> = t.exchanges.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["webos.topic", "webos.fanout"]);
+        assert_eq!(names, ["webos.topic", "webos.fanout", "webos.dlx"]);
         for e in &t.exchanges {
             assert!(!e.durable && !e.auto_delete && !e.internal);
         }
         assert_eq!(t.exchanges[0].kind, ExchangeKind::Topic);
         assert_eq!(t.exchanges[1].kind, ExchangeKind::Fanout);
+        assert_eq!(t.exchanges[2].kind, ExchangeKind::Fanout);
+        let validated: Vec<_> = t.exchanges.iter().map(|e| e.validated).collect();
+        assert_eq!(validated, [true, false, false]);
+        assert_eq!(
+            t.exchanges[0].dead_letter_exchange.as_deref(),
+            Some("webos.dlx")
+        );
         let queues: Vec<_> = t.queues.iter().map(|q| q.name.as_str()).collect();
-        assert_eq!(queues, ["server", "smarthome", "car", "android", "camera"]);
-        assert_eq!(t.bindings.len(), 10);
-        for q in &queues {
+        assert_eq!(
+            queues,
+            [
+                "server",
+                "smarthome",
+                "car",
+                "android",
+                "camera",
+                "webos.invalid"
+            ]
+        );
+        assert_eq!(t.bindings.len(), 11);
+        let invalid: Vec<_> = t
+            .bindings
+            .iter()
+            .filter(|b| b.queue == INVALID_QUEUE)
+            .map(|b| (b.exchange.as_str(), b.routing_key.as_str()))
+            .collect();
+        assert_eq!(invalid, [("webos.dlx", "")]);
+        for q in &queues[..5] {
             let on = |ex: &str| {
                 t.bindings
                     .iter()
@@ -232,5 +290,7 @@ mod tests {
         assert_eq!(d["bindings"][0]["routing_key"], "webos.server.*");
         assert_eq!(d["bindings"][1]["source"], "webos.fanout");
         assert_eq!(d["bindings"][1]["destination_type"], "queue");
+        assert_eq!(d["queues"][5]["arguments"]["x-max-length"], 10_000);
+        assert_eq!(d["queues"][0]["arguments"], json!({}));
     }
 }

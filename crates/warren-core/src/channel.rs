@@ -13,6 +13,7 @@ use crate::error::{CoreError, Permission, ResourceKind};
 use crate::exchange::{Destination, ExchangeOptions};
 use crate::message::{Message, Properties};
 use crate::names;
+use crate::policy::{dead_letter_headers, ExchangePolicy};
 use crate::queue::{Consumer, Enqueued, Queue, QueueOptions};
 use crate::storage::{QueueStorage, QueuedMessage, Ticket};
 use crate::store::Persisted;
@@ -90,7 +91,8 @@ pub struct QueueDeclareOk {
 pub enum Confirm {
     /// Taken by every queue it was routed to (or unroutable): `basic.ack`.
     Ack,
-    /// Refused by at least one queue (full, `reject-publish`): `basic.nack`.
+    /// Refused by at least one queue (full, `reject-publish`) or by the exchange's policy:
+    /// `basic.nack`.
     Nack,
 }
 
@@ -103,6 +105,11 @@ pub struct PublishOutcome {
     pub returned: bool,
     /// The confirm to send when the channel is in confirm mode.
     pub confirm: Confirm,
+    /// `Some(code)`: the exchange's policy refused the message (the code says why, e.g.
+    /// `missing-field`); it was sent to the policy's dead-letter exchange instead of being
+    /// routed, and `confirm` is [`Confirm::Nack`]. MQTT 5 answers PUBACK/PUBREC 0x99
+    /// (payload format invalid). See [`crate::policy`].
+    pub policy_rejected: Option<&'static str>,
     /// `Some(ticket)`: a persistent message in a durable queue that is not on stable storage
     /// yet. The confirm must wait until the sink is told [`DeliverySink::confirmed`] with a
     /// ticket at least this high (and confirms go out in publish order, so later ones wait
@@ -625,6 +632,21 @@ impl Channel {
         exclusive: bool,
         registered: impl FnOnce(&str),
     ) -> Result<Arc<str>, CoreError> {
+        self.basic_consume_with_priority(queue, consumer_tag, no_ack, exclusive, 0, registered)
+    }
+
+    /// [`Channel::basic_consume`] with a consumer priority (RabbitMQ's `x-priority` consume
+    /// argument): the queue delivers to its highest-priority consumers that have credit, and to
+    /// lower ones only when those are full (round-robin among equal priorities).
+    pub fn basic_consume_with_priority(
+        &self,
+        queue: &str,
+        consumer_tag: &str,
+        no_ack: bool,
+        exclusive: bool,
+        priority: i32,
+        registered: impl FnOnce(&str),
+    ) -> Result<Arc<str>, CoreError> {
         self.ensure_open()?;
         let queue = self.queue_name(queue);
         self.conn()
@@ -646,6 +668,7 @@ impl Channel {
                 queue: Arc::clone(&q),
                 no_ack,
                 exclusive,
+                priority,
                 prefetch: st.consumer_prefetch,
                 unacked: Default::default(),
             });
@@ -874,6 +897,17 @@ impl Channel {
                 });
             }
         }
+        if let Some(policy) = ex.policy() {
+            if let Err(reason) = policy.check(&routing_key, &body) {
+                let message = Message {
+                    exchange: Arc::clone(ex.name_arc()),
+                    routing_key,
+                    properties,
+                    body,
+                };
+                return Ok(self.dead_letter(&policy, &reason, message));
+            }
+        }
         let message = Arc::new(Message {
             exchange: Arc::clone(ex.name_arc()),
             routing_key,
@@ -910,7 +944,58 @@ impl Channel {
                 Confirm::Ack
             },
             durable,
+            policy_rejected: None,
         })
+    }
+
+    /// A message `policy` refused: counted, published to the policy's dead-letter exchange (if
+    /// it exists) with the reason's headers added and its original exchange and routing key
+    /// kept, and answered with a nack.
+    fn dead_letter(
+        &self,
+        policy: &ExchangePolicy,
+        reason: &warren_car2home::DeadLetterReason,
+        mut message: Message,
+    ) -> PublishOutcome {
+        let conn = self.conn();
+        conn.metrics.invalid();
+        tracing::debug!(
+            exchange = %message.exchange,
+            routing_key = %message.routing_key,
+            reason = %reason,
+            "message refused by the exchange policy"
+        );
+        let dlx = policy
+            .dead_letter_exchange()
+            .and_then(|name| conn.vhost.exchange(name));
+        if let Some(dlx) = dlx {
+            message.properties.headers = Some(dead_letter_headers(
+                message.properties.headers.as_ref(),
+                reason,
+            ));
+            let message = Arc::new(message);
+            let mut scratch = self.scratch.lock();
+            let Scratch { route, queues } = &mut *scratch;
+            conn.vhost.route(
+                &dlx,
+                &message.routing_key,
+                message.properties.headers.as_ref(),
+                route,
+                queues,
+            );
+            // The publisher gets a nack whatever happens here, so neither a full queue nor
+            // the durable ticket changes the outcome.
+            for q in queues.drain(..) {
+                let _ = q.enqueue(Arc::clone(&message));
+            }
+        }
+        PublishOutcome {
+            routed: 0,
+            returned: false,
+            confirm: Confirm::Nack,
+            durable: None,
+            policy_rejected: Some(reason.code),
+        }
     }
 
     /// Number of delivered-but-unacked messages on the channel.

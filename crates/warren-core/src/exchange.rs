@@ -10,6 +10,7 @@ use warren_topic::{DirectTable, FanoutTable, PatternError, RoutingTable, TopicTa
 
 use crate::error::CoreError;
 use crate::headers::{headers_match, XMatch};
+use crate::policy::ExchangePolicy;
 use crate::value::FieldTable;
 
 /// The exchange types the core implements.
@@ -161,6 +162,8 @@ pub struct Exchange {
     name: Arc<str>,
     options: ExchangeOptions,
     routing: RwLock<Routing>,
+    /// The check published messages must pass (see [`crate::policy`]); read once per publish.
+    policy: RwLock<Option<Arc<ExchangePolicy>>>,
 }
 
 impl Exchange {
@@ -179,7 +182,18 @@ impl Exchange {
                 bindings: HashMap::new(),
                 count: 0,
             }),
+            policy: RwLock::new(None),
         }
+    }
+
+    /// The policy published messages must pass, if any (set with
+    /// [`crate::VHost::set_exchange_policy`]).
+    pub fn policy(&self) -> Option<Arc<ExchangePolicy>> {
+        self.policy.read().clone()
+    }
+
+    pub(crate) fn set_policy(&self, policy: Option<Arc<ExchangePolicy>>) {
+        *self.policy.write() = policy;
     }
 
     /// The name.

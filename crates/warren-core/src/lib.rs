@@ -8,8 +8,8 @@
 //!
 //! **What it is not**: no tokio, no I/O, no clock reads, no codec (it has its own
 //! [`FieldTable`]/[`Value`] and [`Properties`] types that a front converts to losslessly), no
-//! TTL or dead-lettering yet. The one exception to "no I/O" is the optional durable
-//! [`store`]: queues keep messages through the [`QueueStorage`] trait, in memory
+//! TTL or queue dead-lettering yet (only messages an exchange [`policy`] refuses are
+//! dead-lettered). The one exception to "no I/O" is the optional durable [`store`]: queues keep messages through the [`QueueStorage`] trait, in memory
 //! ([`MemoryStorage`]) or, for durable queues, in the store's append-only segment files,
 //! written and fsynced on the store's own thread (see the [`store`] module for the format and
 //! the guarantees).
@@ -103,6 +103,7 @@ mod message;
 mod metrics;
 mod names;
 mod permissions;
+pub mod policy;
 mod queue;
 mod retained;
 mod session;
@@ -112,7 +113,9 @@ mod value;
 mod vhost;
 
 pub use auth::{HashingAlgorithm, Mechanism, PasswordHash, User};
-pub use broker::{Broker, BrokerConfig, ConnectionSummary, ExchangeInfo, QueueInfo};
+pub use broker::{
+    Alarm, AlarmListener, Broker, BrokerConfig, ConnectionSummary, ExchangeInfo, QueueInfo,
+};
 pub use channel::{
     Channel, Confirm, Delivery, DeliverySink, GetOk, PublishOutcome, QueueDeclareOk,
 };
@@ -128,6 +131,7 @@ pub use message::{Message, Properties};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use names::{consumer_tag as generate_consumer_tag, queue_name as generate_queue_name};
 pub use permissions::Permissions;
+pub use policy::{Car2HomePolicy, ExchangePolicy};
 pub use queue::{ConsumerInfo, Overflow, Queue, QueueOptions};
 pub use retained::{RetainedMessage, RetainedStore};
 pub use session::{

@@ -10,6 +10,7 @@ pub struct Metrics {
     routed: AtomicU64,
     unroutable: AtomicU64,
     rejected: AtomicU64,
+    invalid: AtomicU64,
     delivered: AtomicU64,
     redelivered: AtomicU64,
     acked: AtomicU64,
@@ -32,6 +33,9 @@ pub struct MetricsSnapshot {
     pub unroutable: u64,
     /// Messages refused by a full queue (`x-overflow: reject-publish`).
     pub rejected: u64,
+    /// Messages refused by an exchange policy (Car2Home validation) and dead-lettered instead
+    /// of routed; also counted in `published`, not in `routed` or `unroutable`.
+    pub invalid: u64,
     /// Deliveries to consumers and basic.get responses.
     pub delivered: u64,
     /// Of those, redeliveries.
@@ -70,6 +74,7 @@ impl Metrics {
             routed: r(&self.routed),
             unroutable: r(&self.unroutable),
             rejected: r(&self.rejected),
+            invalid: r(&self.invalid),
             delivered: r(&self.delivered),
             redelivered: r(&self.redelivered),
             acked: r(&self.acked),
@@ -92,6 +97,12 @@ impl Metrics {
         if rejected > 0 {
             inc(&self.rejected, 1);
         }
+    }
+
+    /// A publish an exchange policy refused.
+    pub(crate) fn invalid(&self) {
+        inc(&self.published, 1);
+        inc(&self.invalid, 1);
     }
 
     pub(crate) fn delivered(&self, redelivered: bool) {

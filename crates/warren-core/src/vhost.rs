@@ -10,6 +10,7 @@ use crate::connection::ConnectionId;
 use crate::error::{CoreError, ResourceKind};
 use crate::exchange::{BindError, Destination, Exchange, ExchangeKind, ExchangeOptions};
 use crate::metrics::Metrics;
+use crate::policy::ExchangePolicy;
 use crate::queue::{Consumer, Limits, Queue, QueueOptions, COMPARED_QUEUE_ARGS};
 use crate::storage::StorageFactory;
 use crate::value::{FieldTable, Value};
@@ -32,6 +33,9 @@ pub struct VHost {
     topology: Mutex<()>,
     exchanges: RwLock<HashMap<Arc<str>, Arc<Exchange>>>,
     queues: RwLock<HashMap<Arc<str>, Arc<Queue>>>,
+    /// Exchange policies by exchange name, attached to the exchange of that name whenever it is
+    /// declared (taken after the topology mutex, before the exchange map).
+    policies: RwLock<HashMap<Arc<str>, Arc<ExchangePolicy>>>,
     storage: Arc<dyn StorageFactory>,
     metrics: Arc<Metrics>,
     max_queues: Option<usize>,
@@ -88,6 +92,7 @@ impl VHost {
             topology: Mutex::new(()),
             exchanges: RwLock::new(exchanges),
             queues: RwLock::new(HashMap::new()),
+            policies: RwLock::new(HashMap::new()),
             storage,
             metrics,
             max_queues,
@@ -176,12 +181,51 @@ impl VHost {
         let name: Arc<str> = Arc::from(name);
         let durable = options.durable;
         let ex = Arc::new(Exchange::new(Arc::clone(&name), options));
+        ex.set_policy(self.policies.read().get(&name).cloned());
         self.exchanges.write().insert(name, Arc::clone(&ex));
         drop(_topology);
         if durable {
             self.storage.topology_changed();
         }
         Ok(ex)
+    }
+
+    /// Sets (or with `None` removes) the policy of the exchange called `exchange`: now if it
+    /// exists, and whenever an exchange of that name is declared later. The default exchange
+    /// takes no policy (`false`); otherwise `true`.
+    ///
+    /// ```
+    /// use warren_core::*;
+    ///
+    /// let broker = Broker::with_defaults(BrokerConfig::default());
+    /// let vhost = broker.vhost("/").unwrap();
+    /// let policy = ExchangePolicy::Car2Home(Car2HomePolicy::new().dead_letter_exchange("webos.dlx"));
+    /// assert!(vhost.set_exchange_policy("webos.topic", Some(policy)));
+    /// // Declared afterwards, the exchange has it.
+    /// let ex = vhost.declare_exchange("webos.topic", ExchangeOptions::new(ExchangeKind::Topic), false)?;
+    /// assert_eq!(ex.policy().map(|p| p.name()), Some("car2home"));
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn set_exchange_policy(&self, exchange: &str, policy: Option<ExchangePolicy>) -> bool {
+        if exchange.is_empty() {
+            return false;
+        }
+        let _topology = self.topology.lock();
+        let policy = policy.map(Arc::new);
+        match &policy {
+            Some(p) => {
+                self.policies
+                    .write()
+                    .insert(Arc::from(exchange), Arc::clone(p));
+            }
+            None => {
+                self.policies.write().remove(exchange);
+            }
+        }
+        if let Some(ex) = self.exchange(exchange) {
+            ex.set_policy(policy);
+        }
+        true
     }
 
     fn check_exchange_equivalent(

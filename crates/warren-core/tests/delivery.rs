@@ -372,7 +372,8 @@ fn mandatory_and_confirms() {
             routed: 0,
             returned: true,
             confirm: Confirm::Ack,
-            durable: None
+            durable: None,
+            policy_rejected: None,
         }
     );
     let out = ch
