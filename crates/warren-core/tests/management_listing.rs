@@ -1,5 +1,10 @@
 //! What the management API reads from the core: channels of a connection and their prefetch.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests: a panic is the failure report
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests: a panic is the failure report
 
 mod common;
 
