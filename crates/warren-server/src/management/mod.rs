@@ -15,6 +15,35 @@
 //!
 //! Rates come from [`stats::Stats`], sampled on a timer; the broker's hot path only bumps
 //! relaxed atomic counters.
+//!
+//! # Endpoints
+//!
+//! | path | methods |
+//! | --- | --- |
+//! | `/api/overview`, `/api/whoami`, `/api/cluster-name`, `/api/nodes[/{node}]`, `/api/extensions` | GET |
+//! | `/api/vhosts[/{vhost}]`, `/api/vhosts/{vhost}/permissions\|connections\|channels` | GET, PUT, DELETE |
+//! | `/api/users[/{user}]`, `/api/users/{user}/permissions`, `/api/users/without-permissions`, `/api/users/bulk-delete` | GET, PUT, DELETE, POST |
+//! | `/api/permissions[/{vhost}/{user}]` | GET, PUT, DELETE |
+//! | `/api/queues[/{vhost}[/{name}]]`, `…/{name}/bindings`, `…/{name}/contents`, `…/{name}/get` | GET, PUT, DELETE, POST |
+//! | `/api/exchanges[/{vhost}[/{name}]]`, `…/{name}/publish`, `…/{name}/bindings/source\|destination` | GET, PUT, DELETE, POST |
+//! | `/api/bindings[/{vhost}]`, `/api/bindings/{vhost}/e/{source}/q\|e/{dest}[/{props}]` | GET, POST, DELETE |
+//! | `/api/connections[/{name}[/channels]]`, `/api/channels[/{name}]`, `/api/consumers[/{vhost}]` | GET (DELETE a connection) |
+//! | `/api/definitions[/{vhost}]` | GET, POST |
+//! | `/api/aliveness-test/{vhost}`, `/api/health/checks/…`, `/api/healthchecks/node` | GET |
+//! | `/api/warren/shutdown` (Warren: stop the broker; administrators) | POST |
+//! | `/api/warren/rates` (Warren: the sampled rate history the UI charts) | GET |
+//!
+//! Lists take `sort`, `sort_reverse`, `columns`, and `page`/`page_size` (which also enable the
+//! `name` filter, with `use_regex`), as RabbitMQ's do.
+//!
+//! # Departures from RabbitMQ
+//! - Message stats: `deliver` counts gets too (the core has one delivery counter); per-exchange
+//!   `message_stats`, byte counters (`recv_oct`, `send_oct`) and `confirm` are not kept.
+//! - `DELETE /api/connections/{name}` closes the connection in the core (channels, consumers,
+//!   exclusive queues); the front notices on the client's next operation rather than at once.
+//! - `product_name` is `Warren`; `rabbitmq_version`/`management_version` give the API version
+//!   Warren follows ([`RABBITMQ_API_VERSION`]).
+//! - Errors RabbitMQ answers with 500 (bad `ackmode`, malformed definitions) are 400 here.
 
 pub mod auth;
 pub mod error;
