@@ -135,6 +135,9 @@ pub(crate) struct Consumer {
     pub(crate) queue: Arc<Queue>,
     pub(crate) no_ack: bool,
     pub(crate) exclusive: bool,
+    /// Consumer priority (RabbitMQ's `x-priority`, default 0): a queue delivers to the highest
+    /// priority consumers with credit, round-robin among equals.
+    pub(crate) priority: i32,
     /// Per-consumer prefetch (0 = unlimited), fixed when the consumer is created.
     pub(crate) prefetch: u32,
     /// Unacked deliveries of this consumer; changed only under its channel's lock, read anywhere
@@ -336,27 +339,41 @@ impl Queue {
     /// delivery, the consumer's channel lock, inside which the sink is called. No other queue lock
     /// is taken, and channels never take a queue lock while holding their own.
     fn dispatch_locked(self: &Arc<Self>, st: &mut QueueState) {
+        // Consumers are kept sorted by priority, highest first: try each group of equal
+        // priority in turn, round-robin inside the group (with one group, plain round-robin).
         while !st.store.is_empty() && !st.consumers.is_empty() {
             let n = st.consumers.len();
             let mut delivered = false;
-            for i in 0..n {
-                let idx = (st.next + i) % n;
-                let Some(consumer) = st.consumers.get(idx) else {
-                    break;
-                };
-                if consumer.surely_full() {
-                    continue;
+            let mut start = 0;
+            while start < n && !delivered {
+                let priority = st.consumers.get(start).map_or(0, |c| c.priority);
+                let group = st
+                    .consumers
+                    .iter()
+                    .skip(start)
+                    .take_while(|c| c.priority == priority)
+                    .count()
+                    .max(1);
+                for i in 0..group {
+                    let idx = start + (st.next + i) % group;
+                    let Some(consumer) = st.consumers.get(idx) else {
+                        break;
+                    };
+                    if consumer.surely_full() {
+                        continue;
+                    }
+                    let consumer = Arc::clone(consumer);
+                    if consumer
+                        .channel
+                        .try_deliver(self, &consumer, st.store.as_mut())
+                    {
+                        self.delivered.fetch_add(1, Ordering::Relaxed);
+                        st.next = (idx - start + 1) % group;
+                        delivered = true;
+                        break;
+                    }
                 }
-                let consumer = Arc::clone(consumer);
-                if consumer
-                    .channel
-                    .try_deliver(self, &consumer, st.store.as_mut())
-                {
-                    self.delivered.fetch_add(1, Ordering::Relaxed);
-                    st.next = (idx + 1) % n;
-                    delivered = true;
-                    break;
-                }
+                start += group;
             }
             if !delivered {
                 break;
@@ -384,7 +401,13 @@ impl Queue {
             });
         }
         registered(&consumer.tag);
-        st.consumers.push(consumer);
+        // After every consumer of the same or higher priority: order among equals is arrival.
+        let pos = st
+            .consumers
+            .iter()
+            .position(|c| c.priority < consumer.priority)
+            .unwrap_or(st.consumers.len());
+        st.consumers.insert(pos, consumer);
         st.ever_had_consumer = true;
         self.dispatch_locked(&mut st);
         Ok(())

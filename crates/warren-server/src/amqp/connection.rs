@@ -1033,20 +1033,34 @@ impl AmqpConnection {
                 let nowait = c.nowait;
                 let out = &mut self.out;
                 let frame_max = self.frame_max;
-                ch.basic_consume(&queue, &tag, c.no_ack, c.exclusive, |tag| {
-                    if !nowait {
-                        let frame = Frame::Method {
-                            channel,
-                            method: BasicConsumeOk {
-                                consumer_tag: s(tag),
+                // RabbitMQ's consumer priorities: an integer `x-priority` argument.
+                let priority = c
+                    .arguments
+                    .get("x-priority")
+                    .and_then(FieldValue::as_int)
+                    .and_then(|p| i32::try_from(p).ok())
+                    .unwrap_or(0);
+                ch.basic_consume_with_priority(
+                    &queue,
+                    &tag,
+                    c.no_ack,
+                    c.exclusive,
+                    priority,
+                    |tag| {
+                        if !nowait {
+                            let frame = Frame::Method {
+                                channel,
+                                method: BasicConsumeOk {
+                                    consumer_tag: s(tag),
+                                }
+                                .into(),
+                            };
+                            if let Err(e) = frame.encode(out, frame_max) {
+                                warn!(error = %e, "could not encode consume-ok");
                             }
-                            .into(),
-                        };
-                        if let Err(e) = frame.encode(out, frame_max) {
-                            warn!(error = %e, "could not encode consume-ok");
                         }
-                    }
-                })?;
+                    },
+                )?;
                 Ok(())
             }
             Method::BasicCancel(c) => {
