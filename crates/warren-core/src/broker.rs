@@ -1,7 +1,7 @@
 //! The broker: users, vhosts, permissions, connections, and management listings.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RwLock};
@@ -91,6 +91,41 @@ pub struct ConnectionSummary {
     pub channels: usize,
 }
 
+/// A resource alarm: while one is active, publishers are blocked (AMQP `connection.blocked`),
+/// as RabbitMQ's memory and disk alarms do. The server measures; the core only keeps the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Alarm {
+    /// The memory high watermark is exceeded.
+    Memory,
+    /// Free disk space is below the limit.
+    Disk,
+}
+
+impl Alarm {
+    fn bit(self) -> u8 {
+        match self {
+            Alarm::Memory => 1,
+            Alarm::Disk => 2,
+        }
+    }
+
+    /// RabbitMQ's `connection.blocked` reason text.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Alarm::Memory => "low on memory",
+            Alarm::Disk => "low on disk",
+        }
+    }
+}
+
+/// Told when the set of active alarms changes (a front wakes its connection, which then reads
+/// [`Broker::active_alarms`]). Called with no core lock held; must not block.
+pub trait AlarmListener: Send + Sync {
+    /// The alarms changed.
+    fn alarms_changed(&self);
+}
+
 /// The broker core. Share it as `Arc<Broker>` between connection tasks; every method takes
 /// `&self` and is thread-safe.
 pub struct Broker {
@@ -103,6 +138,9 @@ pub struct Broker {
     metrics: Arc<Metrics>,
     next_connection: AtomicU64,
     connections: Mutex<HashMap<ConnectionId, Weak<Connection>>>,
+    /// Active alarms, one bit per [`Alarm`].
+    alarms: AtomicU8,
+    alarm_listeners: Mutex<Vec<Weak<dyn AlarmListener>>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -130,6 +168,8 @@ impl Broker {
             metrics: Arc::new(Metrics::default()),
             next_connection: AtomicU64::new(1),
             connections: Mutex::new(HashMap::new()),
+            alarms: AtomicU8::new(0),
+            alarm_listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -303,6 +343,50 @@ impl Broker {
             .collect();
         v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         v
+    }
+
+    // ---- alarms -----------------------------------------------------------------------------
+
+    /// Raises or clears an alarm; returns whether anything changed (listeners are told then).
+    pub fn set_alarm(&self, alarm: Alarm, active: bool) -> bool {
+        let before = if active {
+            self.alarms.fetch_or(alarm.bit(), Ordering::AcqRel)
+        } else {
+            self.alarms.fetch_and(!alarm.bit(), Ordering::AcqRel)
+        };
+        let changed = (before & alarm.bit() != 0) != active;
+        if changed {
+            let listeners: Vec<Arc<dyn AlarmListener>> = {
+                let mut l = self.alarm_listeners.lock();
+                l.retain(|w| w.strong_count() > 0);
+                l.iter().filter_map(Weak::upgrade).collect()
+            };
+            for listener in listeners {
+                listener.alarms_changed();
+            }
+        }
+        changed
+    }
+
+    /// The active alarms (empty: publishers may publish).
+    pub fn active_alarms(&self) -> Vec<Alarm> {
+        let bits = self.alarms.load(Ordering::Acquire);
+        [Alarm::Memory, Alarm::Disk]
+            .into_iter()
+            .filter(|a| bits & a.bit() != 0)
+            .collect()
+    }
+
+    /// True while any alarm is active.
+    pub fn is_blocked(&self) -> bool {
+        self.alarms.load(Ordering::Acquire) != 0
+    }
+
+    /// Registers `listener` (held weakly: dropping it unregisters) for alarm changes.
+    pub fn watch_alarms(&self, listener: &Arc<dyn AlarmListener>) {
+        let mut l = self.alarm_listeners.lock();
+        l.retain(|w| w.strong_count() > 0);
+        l.push(Arc::downgrade(listener));
     }
 
     // ---- connections ------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod alarms;
 pub mod amqp;
 pub mod config;
 pub mod ctl;
@@ -125,6 +126,13 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
     LISTENERS.write().clear();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    // Memory and disk alarms: block publishers (connection.blocked) while a limit is exceeded.
+    tasks.spawn(alarms::monitor(
+        Arc::clone(&broker),
+        alarms::AlarmLimits::from_config(&config),
+        built.store.clone(),
+        shutdown_rx.clone(),
+    ));
     let settings = amqp_settings(&config);
     for addr in &config.amqp.listeners {
         let listener = TcpListener::bind(addr)

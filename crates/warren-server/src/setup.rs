@@ -22,7 +22,7 @@ pub struct Built {
     /// The broker.
     pub broker: Arc<Broker>,
     /// The durable store (`None` without `storage.data_dir`).
-    pub store: Option<Store>,
+    pub store: Option<Arc<Store>>,
 }
 
 impl Built {
@@ -85,7 +85,7 @@ pub fn build(config: &Config, definitions: Option<&Path>) -> Result<Built, Serve
     store.attach(&broker).map_err(ServerError::Storage)?;
     Ok(Built {
         broker,
-        store: Some(store),
+        store: Some(Arc::new(store)),
     })
 }
 

@@ -82,6 +82,8 @@ struct Node {
     child: Option<Child>,
     addr: SocketAddr,
     starts: u32,
+    /// Extra `[storage]` keys.
+    storage: Vec<(&'static str, toml::Value)>,
 }
 
 impl Node {
@@ -92,6 +94,7 @@ impl Node {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             starts: 0,
+            storage: Vec::new(),
         }
     }
 
@@ -121,6 +124,9 @@ impl Node {
                     table.insert("fsync".into(), toml::Value::String(self.fsync.into()));
                     table.insert("disk_free_limit".into(), toml::Value::Integer(0));
                     table.insert("memory_high_watermark".into(), toml::Value::Float(0.0));
+                    for (key, value) in &self.storage {
+                        table.insert((*key).into(), value.clone());
+                    }
                 }
             }
         }
@@ -768,4 +774,58 @@ fn users_vhosts_and_permissions_survive_a_restart() {
         .unwrap();
     });
     node.stop();
+}
+
+#[test]
+fn the_memory_alarm_blocks_publishers_but_not_consumers() {
+    if skip_under_external("the_memory_alarm_blocks_publishers_but_not_consumers") {
+        return;
+    }
+    let mut node = Node::new("always");
+    // Any process is over a 1-byte watermark: the alarm is raised at the first check.
+    node.storage = vec![
+        ("memory_high_watermark_bytes", toml::Value::Integer(1)),
+        ("alarm_check_ms", toml::Value::Integer(20)),
+    ];
+    node.start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = node.url("guest", "guest", "/");
+        let publisher = connect(&url).await.unwrap();
+        let consumer = connect(&url).await.unwrap();
+        let ch = publisher.create_channel().await.unwrap();
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        ch.queue_declare("alarm.q", durable, FieldTable::default())
+            .await
+            .unwrap();
+        ch.basic_publish(
+            "",
+            "alarm.q",
+            BasicPublishOptions::default(),
+            b"one",
+            persistent(),
+        )
+        .await
+        .unwrap();
+        let deadline = Instant::now() + WAIT;
+        while !publisher.status().blocked() {
+            assert!(
+                Instant::now() < deadline,
+                "no connection.blocked after publishing during a memory alarm"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The consumer never published: it is not blocked and still gets messages.
+        let cch = consumer.create_channel().await.unwrap();
+        let got = drain(&cch, "alarm.q").await;
+        assert_eq!(got.len(), 1);
+        assert!(!consumer.status().blocked());
+    });
+    node.kill9();
 }

@@ -12,7 +12,7 @@
 //! way) → closed (the driver flushes and drops the socket).
 
 use super::convert;
-use super::outbox::{ChannelSink, OutEvent, Outbox};
+use super::outbox::{AlarmWaker, ChannelSink, OutEvent, Outbox};
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -27,14 +27,14 @@ use warren_amqp::{
 use warren_amqp::{
     BasicAck, BasicCancel, BasicCancelOk, BasicConsumeOk, BasicDeliver, BasicGetEmpty, BasicGetOk,
     BasicNack, BasicQosOk, BasicRecoverOk, BasicReturn, ChannelClose, ChannelCloseOk,
-    ChannelFlowOk, ChannelOpenOk, ConfirmSelectOk, ConnectionClose, ConnectionCloseOk,
-    ConnectionOpenOk, ConnectionStart, ConnectionTune, ConnectionUpdateSecretOk, ExchangeBindOk,
-    ExchangeDeclareOk, ExchangeDeleteOk, ExchangeUnbindOk, QueueBindOk, QueueDeclareOk,
-    QueueDeleteOk, QueuePurgeOk, QueueUnbindOk,
+    ChannelFlowOk, ChannelOpenOk, ConfirmSelectOk, ConnectionBlocked, ConnectionClose,
+    ConnectionCloseOk, ConnectionOpenOk, ConnectionStart, ConnectionTune, ConnectionUnblocked,
+    ConnectionUpdateSecretOk, ExchangeBindOk, ExchangeDeclareOk, ExchangeDeleteOk,
+    ExchangeUnbindOk, QueueBindOk, QueueDeclareOk, QueueDeleteOk, QueuePurgeOk, QueueUnbindOk,
 };
 use warren_core::{
-    Broker, Channel, Confirm, ConnectionInfo, CoreError, ErrorScope, ExchangeKind, ExchangeOptions,
-    Mechanism, Protocol, QueueOptions,
+    AlarmListener, Broker, Channel, Confirm, ConnectionInfo, CoreError, ErrorScope, ExchangeKind,
+    ExchangeOptions, Mechanism, Protocol, QueueOptions,
 };
 
 /// Limits and offers of the AMQP front, from the configuration.
@@ -150,6 +150,13 @@ pub struct AmqpConnection {
     channel_max: u16,
     heartbeat: u16,
     started: Instant,
+    /// Wakes this connection when the broker's alarms change (registered weakly).
+    _alarm_waker: Arc<dyn AlarmListener>,
+    /// The client published at least once (only publishing connections are blocked).
+    published: bool,
+    /// An alarm blocks this connection: input is not read until it clears (what the client
+    /// was told with `connection.blocked`, if it announced that capability).
+    blocked: bool,
     last_recv: Instant,
     last_send: Instant,
     close_deadline: Option<Instant>,
@@ -182,6 +189,8 @@ impl AmqpConnection {
         now: Instant,
     ) -> AmqpConnection {
         let outbox = Outbox::new(settings.outbox_limit);
+        let alarm_waker: Arc<dyn AlarmListener> = Arc::new(AlarmWaker(Arc::clone(&outbox)));
+        broker.watch_alarms(&alarm_waker);
         AmqpConnection {
             broker,
             decoder: FrameDecoder::new(PRE_TUNE_FRAME_MAX.min(settings.frame_max.max(4096))),
@@ -199,6 +208,9 @@ impl AmqpConnection {
             user: None,
             client_properties: FieldTable::default(),
             started: now,
+            _alarm_waker: alarm_waker,
+            published: false,
+            blocked: false,
             last_recv: now,
             last_send: now,
             close_deadline: None,
@@ -265,8 +277,55 @@ impl AmqpConnection {
         self.flush_confirms();
     }
 
-    /// Encodes the core's pending deliveries and cancellations.
+    /// False while a resource alarm blocks this (publishing) connection: the driver must not
+    /// read input then (RabbitMQ's flow control: the publisher's TCP window closes).
+    pub fn wants_input(&self) -> bool {
+        !self.blocked
+    }
+
+    /// Follows the broker's alarms: blocks a publishing connection (telling a client that
+    /// announced the `connection.blocked` capability) and unblocks it when they clear.
+    fn check_alarms(&mut self, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let alarms = self.broker.active_alarms();
+        let block = self.published && !alarms.is_empty();
+        if block == self.blocked {
+            return;
+        }
+        self.blocked = block;
+        if !block {
+            // Input was not read while blocked: heartbeats start over.
+            self.last_recv = now;
+        }
+        if !self.client_capability("connection.blocked") {
+            return;
+        }
+        match alarms.first() {
+            Some(alarm) if block => {
+                let reason = alarm.reason();
+                debug!(peer = %self.peer, reason, "connection blocked");
+                self.send_method(0, ConnectionBlocked { reason: s(reason) });
+            }
+            _ => {
+                debug!(peer = %self.peer, "connection unblocked");
+                self.send_method(0, ConnectionUnblocked {});
+            }
+        }
+    }
+
+    fn client_capability(&self, name: &str) -> bool {
+        match self.client_properties.get("capabilities") {
+            Some(FieldValue::Table(caps)) => matches!(caps.get(name), Some(FieldValue::Bool(true))),
+            _ => false,
+        }
+    }
+
+    /// Encodes the core's pending deliveries and cancellations, and follows the broker's
+    /// alarms (blocking a publishing connection).
     pub fn handle_outbox(&mut self) {
+        self.check_alarms(self.last_send.max(self.last_recv));
         let mut events = std::mem::take(&mut self.events);
         self.outbox.drain(&mut events);
         let mut confirmed = false;
@@ -298,6 +357,10 @@ impl AmqpConnection {
             Phase::Closing => self.close_deadline,
             Phase::Running if self.heartbeat > 0 => {
                 let hb = Duration::from_secs(u64::from(self.heartbeat));
+                if self.blocked {
+                    // Input is not read while blocked: only our own heartbeats are due.
+                    return Some(self.last_send + hb / 2);
+                }
                 Some((self.last_send + hb / 2).min(self.last_recv + hb * 2))
             }
             Phase::Running => None,
@@ -319,7 +382,7 @@ impl AmqpConnection {
                     return;
                 }
                 let hb = Duration::from_secs(u64::from(self.heartbeat));
-                if now >= self.last_recv + hb * 2 {
+                if !self.blocked && now >= self.last_recv + hb * 2 {
                     // RabbitMQ drops the socket without a close frame: the peer is gone.
                     warn!(peer = %self.peer, "missed heartbeats from client; closing");
                     self.finish();
@@ -1149,6 +1212,7 @@ impl AmqpConnection {
                 (60, 40),
             ));
         }
+        self.published = true;
         let Some(slot) = self.channels.get_mut(&channel) else {
             return Ok(());
         };

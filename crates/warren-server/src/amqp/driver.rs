@@ -67,7 +67,8 @@ pub async fn drive(
                     Ok(_) => conn.on_transmit(Instant::now()),
                 }
             }
-            read = rd.read_buf(&mut rbuf), if wbuf.len() < max_pending_output => {
+            // Not while a resource alarm blocks this publisher (connection.blocked).
+            read = rd.read_buf(&mut rbuf), if wbuf.len() < max_pending_output && conn.wants_input() => {
                 match read {
                     Ok(0) => break,
                     Ok(_) => conn.handle_input(&mut rbuf, Instant::now()),

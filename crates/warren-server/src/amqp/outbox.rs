@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use warren_core::{Delivery, DeliverySink, Ticket};
+use warren_core::{AlarmListener, Delivery, DeliverySink, Ticket};
 
 /// Something the core produced for one channel.
 #[derive(Debug)]
@@ -108,5 +108,16 @@ impl DeliverySink for ChannelSink {
             self.outbox.throttled.store(true, Ordering::Release);
         }
         ok
+    }
+}
+
+/// Wakes the connection task when the broker's resource alarms change (it then blocks or
+/// unblocks itself in `handle_outbox`).
+#[derive(Debug)]
+pub struct AlarmWaker(pub Arc<Outbox>);
+
+impl AlarmListener for AlarmWaker {
+    fn alarms_changed(&self) {
+        self.0.wake();
     }
 }
