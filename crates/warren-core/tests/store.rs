@@ -527,3 +527,34 @@ fn every_fsync_policy_confirms() {
         stop(store, broker);
     }
 }
+
+#[test]
+fn key_value_records_survive_replace_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, broker) = boot(StoreConfig::new(dir.path()));
+    store.kv_put("mqtt.retained", "/|car/info", b"parked");
+    store.kv_put("mqtt.retained", "/|home/door", b"open");
+    let t = store.kv_put("mqtt.retained", "/|car/info", b"driving");
+    store.kv_put("mqtt.sessions", "/|phone-1", b"{}");
+    store.kv_put("mqtt.sessions", "/|gone", b"{}");
+    assert!(store.kv_delete("mqtt.sessions", "/|gone"));
+    assert!(!store.kv_delete("mqtt.sessions", "/|never"));
+    store.sync().unwrap();
+    assert!(store.is_durable(t));
+    stop(store, broker);
+    let (store, broker) = boot(StoreConfig::new(dir.path()));
+    assert_eq!(
+        store.kv_list("mqtt.retained"),
+        [
+            ("/|car/info".to_owned(), Bytes::from_static(b"driving")),
+            ("/|home/door".to_owned(), Bytes::from_static(b"open")),
+        ]
+    );
+    assert_eq!(
+        store.kv_list("mqtt.sessions"),
+        [("/|phone-1".to_owned(), Bytes::from_static(b"{}"))]
+    );
+    // The replaced and deleted records are settled: 3 live records in all.
+    assert_eq!(store.stats().live_messages, 3);
+    stop(store, broker);
+}

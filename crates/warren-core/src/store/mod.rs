@@ -33,10 +33,12 @@
 //!   u32 entry count, then key string, one tag byte — the AMQP field type letters, `#` for the
 //!   spec's short string — and the value); then the body (byte string). A message routed to
 //!   several durable queues has one publish record per queue.
-//! * `2` **ack**: the location of the publish record it settles: segment u64, offset u64. It
-//!   is written when the message leaves its queue for good: a consumer ack, a reject or nack
-//!   without requeue, an auto-ack delivery, a purge, a drop-head overflow or the queue's
-//!   deletion.
+//! * `2` **ack**: the location of the record it settles: segment u64, offset u64. For a
+//!   publish it is written when the message leaves its queue for good: a consumer ack, a
+//!   reject or nack without requeue, an auto-ack delivery, a purge, a drop-head overflow or the
+//!   queue's deletion. For a key-value record, when it is replaced or deleted.
+//! * `3` **key-value**: namespace, key (strings), value (byte string): a small durable record
+//!   ([`Store::kv_put`]) such as an MQTT retained message or session state, live until acked.
 //!
 //! A record is never split across segments; a new segment starts when the next record would
 //! take the current one past `segment_size`. A sealed segment is deleted once every publish in
@@ -242,6 +244,8 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
     pub(crate) cached_bytes: AtomicUsize,
     pub(crate) recovered: Mutex<recovery::ByQueue>,
+    /// Live key-value records.
+    kv: Mutex<recovery::KvMap>,
     broker: Mutex<Option<Weak<Broker>>>,
     /// Serialises metadata writes.
     meta: Mutex<()>,
@@ -349,7 +353,7 @@ impl Shared {
         let (payload, _) = segment::next_frame(&buf).map_err(corrupt)?;
         match record::decode(payload).map_err(|e| corrupt(e.to_string()))? {
             Record::Publish { message, .. } => Ok(*message),
-            Record::Ack { .. } => Err(corrupt("an ack record where a publish was expected".into())),
+            _ => Err(corrupt("not the publish record expected".into())),
         }
     }
 
@@ -484,6 +488,7 @@ impl Store {
             failed: AtomicBool::new(false),
             cached_bytes: AtomicUsize::new(0),
             recovered: Mutex::new(recovered.queues),
+            kv: Mutex::new(recovered.kv),
             broker: Mutex::new(None),
             meta: Mutex::new(()),
         });
@@ -492,6 +497,9 @@ impl Store {
             segment: recovered.last_segment,
             end: u64::MAX,
         };
+        for stale in recovered.stale_kv {
+            shared.append_ack(stale);
+        }
         let thread_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("warren-store".into())
@@ -546,6 +554,72 @@ impl Store {
     /// Rewrites the metadata file now.
     pub fn save_definitions(&self) -> Result<(), StoreError> {
         self.shared.save_definitions()
+    }
+
+    // ---- durable key-value records -----------------------------------------------------------
+
+    /// Stores `value` under (`namespace`, `key`) in the log, replacing the previous value; it
+    /// survives restarts until deleted. Returns the ticket to wait for (e.g. with
+    /// [`Store::is_durable`] or the factory's `when_durable`) before acknowledging whatever the
+    /// record stands for. For small records — MQTT retained messages and session state — whose
+    /// values are kept in RAM.
+    pub fn kv_put(&self, namespace: &str, key: &str, value: &[u8]) -> Ticket {
+        let mut payload = Vec::with_capacity(16 + namespace.len() + key.len() + value.len());
+        record::encode_kv(namespace, key, value, &mut payload);
+        let mut framed = Vec::with_capacity(record::FRAME_HEADER + payload.len());
+        record::frame(&payload, &mut framed);
+        let mut kv = self.shared.kv.lock();
+        let (location, ticket) = {
+            let mut st = self.shared.state.lock();
+            let r = st.append(&framed, self.shared.config.segment_size);
+            st.segments.entry(r.0.segment).or_default().live += 1;
+            r
+        };
+        self.shared.work.notify_one();
+        let old = kv.insert(
+            (namespace.to_owned(), key.to_owned()),
+            (location, bytes::Bytes::copy_from_slice(value)),
+        );
+        drop(kv);
+        if let Some((old, _)) = old {
+            self.shared.append_ack(old);
+        }
+        ticket
+    }
+
+    /// Deletes (`namespace`, `key`); returns whether it existed.
+    pub fn kv_delete(&self, namespace: &str, key: &str) -> bool {
+        let old = self
+            .shared
+            .kv
+            .lock()
+            .remove(&(namespace.to_owned(), key.to_owned()));
+        match old {
+            Some((location, _)) => {
+                self.shared.append_ack(location);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every (key, value) of `namespace`, sorted by key.
+    pub fn kv_list(&self, namespace: &str) -> Vec<(String, bytes::Bytes)> {
+        let mut v: Vec<(String, bytes::Bytes)> = self
+            .shared
+            .kv
+            .lock()
+            .iter()
+            .filter(|((ns, _), _)| ns == namespace)
+            .map(|((_, k), (_, value))| (k.clone(), value.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// True once `ticket` is durable (per the fsync policy).
+    pub fn is_durable(&self, ticket: Ticket) -> bool {
+        self.shared.state.lock().durable >= ticket.0
     }
 
     /// Waits until everything appended so far is durable (per the fsync policy).

@@ -17,6 +17,7 @@ pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
 
 const KIND_PUBLISH: u8 = 1;
 const KIND_ACK: u8 = 2;
+const KIND_KV: u8 = 3;
 
 /// Where a record sits: its segment and the byte offset of its frame in that segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,8 +37,15 @@ pub(crate) enum Record {
         queue: String,
         message: Box<Message>,
     },
-    /// The publish record at `target` is settled (acked, dropped, purged or its queue deleted).
+    /// The publish record at `target` is settled (acked, dropped, purged or its queue deleted),
+    /// or the key-value record at `target` is replaced or deleted.
     Ack { target: Location },
+    /// A durable key-value record (MQTT retained messages, session state): live until acked.
+    Kv {
+        namespace: String,
+        key: String,
+        value: Bytes,
+    },
 }
 
 /// Why a record's payload could not be decoded.
@@ -78,6 +86,14 @@ pub(crate) fn encode_publish(vhost: &str, queue: &str, message: &Message, out: &
     put_bytes(out, &message.body);
 }
 
+/// Encodes a key-value record's payload.
+pub(crate) fn encode_kv(namespace: &str, key: &str, value: &[u8], out: &mut Vec<u8>) {
+    out.push(KIND_KV);
+    put_str(out, namespace);
+    put_str(out, key);
+    put_bytes(out, value);
+}
+
 /// Encodes an ack record's payload.
 pub(crate) fn encode_ack(target: Location, out: &mut Vec<u8>) {
     out.push(KIND_ACK);
@@ -112,6 +128,11 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Record, RecordError> {
                 segment: r.u64("ack segment")?,
                 offset: r.u64("ack offset")?,
             },
+        },
+        KIND_KV => Record::Kv {
+            namespace: r.string("namespace")?,
+            key: r.string("key")?,
+            value: Bytes::copy_from_slice(r.bytes("value")?),
         },
         other => return Err(RecordError::UnknownKind(other)),
     };
@@ -462,6 +483,20 @@ mod tests {
                 vhost: "/".into(),
                 queue: "car".into(),
                 message: Box::new(m)
+            }
+        );
+    }
+
+    #[test]
+    fn kv_round_trips() {
+        let mut out = Vec::new();
+        encode_kv("mqtt.retained", "/\u{0}a/b", b"\x00\x01", &mut out);
+        assert_eq!(
+            decode(&out).unwrap(),
+            Record::Kv {
+                namespace: "mqtt.retained".into(),
+                key: "/\u{0}a/b".into(),
+                value: Bytes::from_static(b"\x00\x01"),
             }
         );
     }

@@ -37,10 +37,17 @@ pub struct RecoveryReport {
 /// Live messages per (vhost, queue), in log order.
 pub(crate) type ByQueue = HashMap<(Arc<str>, Arc<str>), Vec<RecoveredMessage>>;
 
+/// Live key-value records: (namespace, key) -> (location, value).
+pub(crate) type KvMap = HashMap<(String, String), (Location, bytes::Bytes)>;
+
 pub(crate) struct Recovered {
     pub(crate) report: RecoveryReport,
     /// Live messages per (vhost, queue), in log order.
     pub(crate) queues: ByQueue,
+    pub(crate) kv: KvMap,
+    /// Key-value records superseded without an ack on disk (a crash between the new record
+    /// and the ack of the old one): acked once the store runs.
+    pub(crate) stale_kv: Vec<Location>,
     pub(crate) segments: BTreeMap<u64, SegInfo>,
     /// The highest segment number present (0 when none).
     pub(crate) last_segment: u64,
@@ -58,6 +65,7 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
     // Live publishes in log order: location -> (vhost, queue, frame len, body size).
     let mut live: BTreeMap<Location, (Arc<str>, Arc<str>, u32, usize)> = BTreeMap::new();
     let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
+    let mut kv_live: BTreeMap<Location, (String, String, bytes::Bytes)> = BTreeMap::new();
     for &n in &numbers {
         let path = segment::segment_path(seg_dir, n);
         let scanned = segment::scan(&path, n).map_err(|e| StoreError::Io {
@@ -80,7 +88,15 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
                         .clone();
                     live.insert(s.location, (v, q, s.len, message.body.len()));
                 }
+                Record::Kv {
+                    namespace,
+                    key,
+                    value,
+                } => {
+                    kv_live.insert(s.location, (namespace, key, value));
+                }
                 Record::Ack { target } => {
+                    kv_live.remove(&target);
                     if target.segment != n {
                         info.acks_into.insert(target.segment);
                     }
@@ -127,6 +143,15 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
         });
         report.messages += 1;
     }
+    // Key-value records: the last live one per key wins (log order), older ones are stale.
+    let mut kv: KvMap = HashMap::new();
+    let mut stale_kv = Vec::new();
+    for (location, (namespace, key, value)) in kv_live {
+        segments.entry(location.segment).or_default().live += 1;
+        if let Some((older, _)) = kv.insert((namespace, key), (location, value)) {
+            stale_kv.push(older);
+        }
+    }
     info!(
         segments = report.segments,
         records = report.records,
@@ -137,6 +162,8 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
     Ok(Recovered {
         report,
         queues,
+        kv,
+        stale_kv,
         segments,
         last_segment: numbers.last().copied().unwrap_or(0),
     })
