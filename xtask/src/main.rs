@@ -8,6 +8,7 @@
 mod bench_compare;
 mod ci;
 mod codegen;
+mod fuzz;
 mod util;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ tasks:
                      everything CI checks: fmt, clippy, tests, doc tests, docs, codegen, fuzz replay
   codegen [--check]  regenerate committed generated code (or check that it is current)
   fuzz-replay        build the fuzz crate and replay the committed seed corpora
+  fuzz <target> [seconds]
+                     run a cargo-fuzz target (default 60 s; nightly, or RUSTC_BOOTSTRAP=1 on stable)
   bench-compare      Warren vs RabbitMQ vs Mosquitto under the same load; table into docs/benchmarks.md
   help               this text
 ";
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         "ci" => ci::run_all(rest),
         "codegen" => ci::codegen(rest),
         "fuzz-replay" => ci::fuzz_replay(),
+        "fuzz" => fuzz::run(rest),
         "bench-compare" => bench_compare::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
