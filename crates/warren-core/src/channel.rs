@@ -15,6 +15,7 @@ use crate::message::{Message, Properties};
 use crate::names;
 use crate::policy::{dead_letter_headers, ExchangePolicy};
 use crate::queue::{Consumer, Enqueued, Queue, QueueOptions};
+use crate::reply_to::{REPLY_TO_PREFIX, REPLY_TO_QUEUE};
 use crate::storage::{QueueStorage, QueuedMessage, Ticket};
 use crate::store::Persisted;
 use crate::value::FieldTable;
@@ -153,6 +154,25 @@ pub(crate) struct ChannelCore {
 }
 
 impl ChannelCore {
+    /// Hands `message` to the direct reply-to consumer `consumer_tag` of this channel (no-ack,
+    /// no queue). False when the channel is closed.
+    pub(crate) fn deliver_direct(&self, consumer_tag: &Arc<str>, message: Arc<Message>) -> bool {
+        let mut st = self.state.lock();
+        if st.closed {
+            return false;
+        }
+        let tag = st.next_tag;
+        st.next_tag += 1;
+        self.conn.metrics.delivered(false);
+        self.sink.deliver(Delivery {
+            consumer_tag: Arc::clone(consumer_tag),
+            delivery_tag: tag,
+            redelivered: false,
+            message,
+        });
+        true
+    }
+
     /// Delivers the head of `store` to `consumer` if it has credit. Called by the queue with its
     /// lock held; takes this channel's lock and calls the sink inside it.
     pub(crate) fn try_deliver(
@@ -280,6 +300,8 @@ pub struct Channel {
     core: Arc<ChannelCore>,
     closed: AtomicBool,
     scratch: Mutex<Scratch>,
+    /// The channel's direct reply-to consumer: (consumer tag, token).
+    reply_to: Mutex<Option<(Arc<str>, String)>>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -334,6 +356,7 @@ impl Channel {
             }),
             closed: AtomicBool::new(false),
             scratch: Mutex::new(Scratch::default()),
+            reply_to: Mutex::new(None),
         }
     }
 
@@ -475,6 +498,14 @@ impl Channel {
         passive: bool,
     ) -> Result<QueueDeclareOk, CoreError> {
         self.ensure_open()?;
+        if passive && name == REPLY_TO_QUEUE {
+            // The direct reply-to pseudo-queue always "exists" (as in RabbitMQ).
+            return Ok(QueueDeclareOk {
+                queue: name.to_owned(),
+                message_count: 0,
+                consumer_count: 0,
+            });
+        }
         let name = if name.is_empty() && !passive {
             names::queue_name()
         } else {
@@ -648,6 +679,9 @@ impl Channel {
         registered: impl FnOnce(&str),
     ) -> Result<Arc<str>, CoreError> {
         self.ensure_open()?;
+        if queue == REPLY_TO_QUEUE {
+            return self.consume_reply_to(consumer_tag, no_ack, registered);
+        }
         let queue = self.queue_name(queue);
         self.conn()
             .check(Permission::Read, ResourceKind::Queue, &queue)?;
@@ -683,11 +717,57 @@ impl Channel {
         Ok(tag)
     }
 
+    /// `basic.consume` on [`REPLY_TO_QUEUE`]: registers the channel's direct reply-to
+    /// consumer (no-ack only, one per channel, as RabbitMQ).
+    fn consume_reply_to(
+        &self,
+        consumer_tag: &str,
+        no_ack: bool,
+        registered: impl FnOnce(&str),
+    ) -> Result<Arc<str>, CoreError> {
+        if !no_ack {
+            return Err(CoreError::ReplyTo("reply consumer cannot acknowledge"));
+        }
+        let mut slot = self.reply_to.lock();
+        if slot.is_some() {
+            return Err(CoreError::ReplyTo("reply consumer already set"));
+        }
+        let tag: Arc<str> = if consumer_tag.is_empty() {
+            Arc::from(names::consumer_tag())
+        } else {
+            Arc::from(consumer_tag)
+        };
+        let token = self
+            .conn()
+            .vhost
+            .reply_to
+            .register(&self.core, Arc::clone(&tag));
+        registered(&tag);
+        *slot = Some((Arc::clone(&tag), token));
+        Ok(tag)
+    }
+
+    /// Cancels the direct reply-to consumer if `consumer_tag` is it.
+    fn cancel_reply_to(&self, consumer_tag: &str) -> bool {
+        let mut slot = self.reply_to.lock();
+        match &*slot {
+            Some((tag, token)) if &**tag == consumer_tag => {
+                self.conn().vhost.reply_to.unregister(token);
+                *slot = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `basic.cancel`: returns false for an unknown tag (not an error, as RabbitMQ). An
     /// auto-delete queue that loses its last consumer is deleted. The consumer's unacked
     /// messages stay unacked on the channel.
     pub fn basic_cancel(&self, consumer_tag: &str) -> Result<bool, CoreError> {
         self.ensure_open()?;
+        if self.cancel_reply_to(consumer_tag) {
+            return Ok(true);
+        }
         let removed = self.core.state.lock().consumers.remove(consumer_tag);
         let Some(consumer) = removed else {
             return Ok(false);
@@ -897,6 +977,38 @@ impl Channel {
                 });
             }
         }
+        let mut properties = properties;
+        if properties.reply_to.as_deref() == Some(REPLY_TO_QUEUE) {
+            let token = match &*self.reply_to.lock() {
+                Some((_, token)) => token.clone(),
+                None => return Err(CoreError::ReplyTo("fast reply consumer does not exist")),
+            };
+            properties.reply_to = Some(format!("{REPLY_TO_PREFIX}{token}"));
+        }
+        if exchange.is_empty() {
+            if let Some(token) = routing_key.strip_prefix(REPLY_TO_PREFIX) {
+                let target = conn.vhost.reply_to.lookup(token);
+                let message = Arc::new(Message {
+                    exchange: Arc::clone(ex.name_arc()),
+                    routing_key,
+                    properties,
+                    body,
+                });
+                // Straight to the waiting consumer; a reply to a consumer that is gone is
+                // dropped, as RabbitMQ drops it.
+                let routed = usize::from(
+                    target.is_some_and(|(channel, tag)| channel.deliver_direct(&tag, message)),
+                );
+                conn.metrics.published(routed, 0);
+                return Ok(PublishOutcome {
+                    routed,
+                    returned: mandatory && routed == 0,
+                    confirm: Confirm::Ack,
+                    durable: None,
+                    policy_rejected: None,
+                });
+            }
+        }
         if let Some(policy) = ex.policy() {
             if let Err(reason) = policy.check(&routing_key, &body) {
                 let message = Message {
@@ -1022,6 +1134,9 @@ impl Channel {
     pub fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
+        }
+        if let Some((_, token)) = self.reply_to.lock().take() {
+            self.conn().vhost.reply_to.unregister(&token);
         }
         let (consumers, unacked) = {
             let mut st = self.core.state.lock();

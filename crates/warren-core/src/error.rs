@@ -283,6 +283,10 @@ pub enum CoreError {
     /// A user, vhost or definitions entry refused by the management/definitions API.
     #[error("definitions: {0}")]
     Definitions(String),
+    /// A direct reply-to (`amq.rabbitmq.reply-to`) rule was broken (406, channel), e.g.
+    /// "fast reply consumer does not exist".
+    #[error("PRECONDITION_FAILED - {0}")]
+    ReplyTo(&'static str),
 }
 
 impl CoreError {
@@ -306,7 +310,8 @@ impl CoreError {
             | CoreError::UserIdMismatch { .. }
             | CoreError::MessageTooLarge { .. }
             | CoreError::InvalidXMatch { .. }
-            | CoreError::InvalidBindingKey { .. } => 406,
+            | CoreError::InvalidBindingKey { .. }
+            | CoreError::ReplyTo(_) => 406,
             CoreError::InvalidExchangeType(_) => 503,
             CoreError::ChannelAlreadyOpen(_) | CoreError::ChannelClosed => 504,
             CoreError::ResourceLimit(_) => 506,

@@ -105,6 +105,7 @@ mod names;
 mod permissions;
 pub mod policy;
 mod queue;
+mod reply_to;
 mod retained;
 mod session;
 mod storage;
@@ -133,6 +134,7 @@ pub use names::{consumer_tag as generate_consumer_tag, queue_name as generate_qu
 pub use permissions::Permissions;
 pub use policy::{Car2HomePolicy, ExchangePolicy};
 pub use queue::{ConsumerInfo, Overflow, Queue, QueueOptions};
+pub use reply_to::{REPLY_TO_PREFIX, REPLY_TO_QUEUE};
 pub use retained::{RetainedMessage, RetainedStore};
 pub use session::{
     Claimed, ExpiredSession, PendingWill, SessionOwner, SessionRegistry, SessionState,

@@ -19,6 +19,11 @@ pub fn consumer_tag() -> String {
     format!("amq.ctag-{}", random_suffix())
 }
 
+/// A fresh direct reply-to token (22 URL-safe characters of 16 random bytes).
+pub fn reply_token() -> String {
+    random_suffix()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,8 @@ pub struct VHost {
     storage: Arc<dyn StorageFactory>,
     metrics: Arc<Metrics>,
     max_queues: Option<usize>,
+    /// Direct reply-to consumers (`amq.rabbitmq.reply-to`) by token.
+    pub(crate) reply_to: crate::reply_to::ReplyRegistry,
 }
 
 impl std::fmt::Debug for VHost {
@@ -96,6 +98,7 @@ impl VHost {
             storage,
             metrics,
             max_queues,
+            reply_to: Default::default(),
         }
     }
 

@@ -79,6 +79,7 @@ mod delivery {
         requeue_on_channel_close, requeue_on_connection_close, redelivered_flag, recover,
         recover_no_requeue,
         exclusive_consumer, cancel_notify, confirms, mandatory_return, properties_roundtrip,
+        direct_reply_to,
         large_message,
     );
 }

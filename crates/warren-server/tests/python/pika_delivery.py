@@ -288,6 +288,34 @@ def case_confirms(ctx):
     eq(ready(ch, q), 1, "confirmed message is in the queue")
 
 
+def case_direct_reply_to(ctx):
+    """Direct reply-to: an RPC client consumes amq.rabbitmq.reply-to (no-ack), its request's
+    reply_to is rewritten to amq.rabbitmq.reply-to.<token>, and a server's reply published to
+    that key reaches the client without any queue; the pseudo-queue declares passively; an
+    acking reply consumer is refused with 406."""
+    conn, ch, q = setup(ctx)
+    replies = []
+    ch.basic_consume("amq.rabbitmq.reply-to", lambda c, m, p, b: replies.append(b), auto_ack=True)
+    ch.basic_publish("", q, b"request", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+    server = ctx.connect().channel()
+    method, props, body = None, None, None
+    wait_for(lambda: server.queue_declare(q, passive=True).method.message_count == 1, what="request queued")
+    method, props, body = server.basic_get(q, auto_ack=True)
+    eq(body, b"request", "request body")
+    check(props.reply_to.startswith("amq.rabbitmq.reply-to."), f"reply_to rewritten: {props.reply_to!r}")
+    check(len(props.reply_to) > len("amq.rabbitmq.reply-to."), "reply_to carries a token")
+    server.basic_publish("", props.reply_to, b"reply")
+    wait_for(lambda: replies, conn=conn, what="direct reply")
+    eq(replies, [b"reply"], "the reply")
+    eq(ch.queue_declare("amq.rabbitmq.reply-to", passive=True).method.queue, "amq.rabbitmq.reply-to", "passive declare")
+    other = ctx.connect().channel()
+    expect_channel_close(
+        lambda: other.basic_consume("amq.rabbitmq.reply-to", lambda *a: None, auto_ack=False),
+        406,
+        "acking reply consumer",
+    )
+
+
 def case_mandatory_return(ctx):
     """A mandatory publish that routes nowhere comes back as basic.return 312 NO_ROUTE."""
     conn, ch, q = setup(ctx)
