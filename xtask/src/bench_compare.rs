@@ -418,8 +418,14 @@ fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
     // Ask for an MQTT listener too; a build without an MQTT front rejects the section, and we
     // start again without it.
     for with_mqtt in [true, false] {
-        let mut cfg =
-            String::from("[amqp]\nlisteners = [\"127.0.0.1:0\"]\n\n[log]\nlevel = \"warn\"\n");
+        // Management and Prometheus on free ports (the defaults would clash with anything on
+        // 15672/15692); the message store in the run's own directory.
+        let mut cfg = format!(
+            "[amqp]\nlisteners = [\"127.0.0.1:0\"]\n\n[log]\nlevel = \"warn\"\n\n\
+             [management]\nlisteners = [\"127.0.0.1:0\"]\nprometheus_listeners = [\"127.0.0.1:0\"]\n\n\
+             [storage]\ndata_dir = {:?}\n",
+            work.join("warren-data")
+        );
         if with_mqtt {
             cfg.push_str("\n[mqtt]\nlisteners = [\"127.0.0.1:0\"]\n");
         }
