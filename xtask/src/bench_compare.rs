@@ -179,6 +179,7 @@ fn scenarios(o: &Options) -> Vec<Scenario> {
         Scenario { name: "amqp-1-1-16B", what: "AMQP 1 producer -> 1 queue -> 1 consumer, 16 B, auto-ack", proto: Proto::Amqp, args: with(s(&["--size", "16"]), &amqp_backlog) },
         Scenario { name: "amqp-1-1-1KiB", what: "AMQP 1 -> 1 -> 1, 1 KiB, auto-ack", proto: Proto::Amqp, args: with(s(&["--size", "1024"]), &amqp_backlog) },
         Scenario { name: "amqp-confirm-ack", what: "AMQP 1 -> 1 -> 1, 16 B, confirms (window 100), manual ack every 50, prefetch 100", proto: Proto::Amqp, args: s(&["--size", "16", "--confirm", "100", "--prefetch", "100", "--ack-every", "50"]) },
+        Scenario { name: "amqp-persistent-confirm", what: "AMQP durable queue, persistent 1 KiB messages, confirms (window 100), manual ack every 50, prefetch 100", proto: Proto::Amqp, args: s(&["--size", "1024", "--persistent", "--confirm", "100", "--prefetch", "100", "--ack-every", "50"]) },
         Scenario { name: "amqp-fanout-10", what: "AMQP fanout to 10 queues (10 consumers), 16 B; deliveries/s", proto: Proto::Amqp, args: with(s(&["--exchange-type", "fanout", "--queues", "10"]), &amqp_backlog) },
         Scenario { name: "amqp-car2home-topic", what: "AMQP topic `webos.<device>.<type>`, 5 device queues + `webos.#`, 16 B; deliveries/s", proto: Proto::Amqp, args: with(car2home, &amqp_backlog) },
         Scenario { name: "amqp-latency-5k", what: "AMQP 1 -> 1 -> 1, 1 KiB at a fixed 5,000 msg/s (latency run)", proto: Proto::Amqp, args: s(&["--size", "1024", "--rate", "5000"]) },
