@@ -558,3 +558,44 @@ fn key_value_records_survive_replace_and_delete() {
     assert_eq!(store.stats().live_messages, 3);
     stop(store, broker);
 }
+
+#[test]
+fn transient_messages_spill_past_the_budget_and_never_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.memory_budget = 1000;
+    config.fsync = FsyncPolicy::Never;
+    let (store, broker) = boot(config);
+    {
+        let (_conn, ch, _sink) = open_channel(&broker);
+        ch.queue_declare("t", QueueOptions::default(), false)
+            .unwrap();
+        ch.queue_declare("d", QueueOptions::default().durable(true), false)
+            .unwrap();
+        let body = "z".repeat(100);
+        for i in 0..50 {
+            // Transient queue, and transient messages in a durable queue: both spill.
+            assert!(publish(&ch, "t", &format!("{i:02}{body}"), persistent())
+                .durable
+                .is_none());
+            publish(&ch, "d", &format!("{i:02}{body}"), Properties::default());
+        }
+        assert!(store.stats().cached_bytes <= 1000, "{:?}", store.stats());
+        for q in ["t", "d"] {
+            let got = drain(&ch, q);
+            assert_eq!(got.len(), 50);
+            for (i, (b, _, _)) in got.iter().enumerate() {
+                assert_eq!(b, &format!("{i:02}{body}"));
+            }
+        }
+        ch.basic_recover(true).unwrap();
+        store.sync().unwrap();
+    }
+    stop(store, broker);
+    let (store, broker) = boot(StoreConfig::new(dir.path()));
+    assert_eq!(store.recovery().messages, 0);
+    let (_conn, ch, _sink) = open_channel(&broker);
+    assert!(drain(&ch, "d").is_empty());
+    drop(ch);
+    stop(store, broker);
+}

@@ -72,10 +72,13 @@
 //! thread with the highest ticket now durable.
 //!
 //! # Memory
-//! A durable queue keeps, per persistent message, its location, size and flags; the body stays
-//! in RAM only while the store-wide [`StoreConfig::memory_budget`] allows and is read back
-//! from its segment when delivered otherwise. Transient messages stay in RAM (and are lost at
-//! restart, as in RabbitMQ).
+//! Every queue on the store keeps, per message, its location, size and flags; a body stays in
+//! RAM only while the store-wide [`StoreConfig::memory_budget`] allows and is read back from
+//! its segment when delivered otherwise. Persistent messages of surviving queues are on disk
+//! anyway; transient messages (and every message of a queue that does not survive restarts)
+//! are written out past the budget as kind `4` **spill** records — the publish layout — which
+//! recovery ignores: they are lost at restart, as in RabbitMQ. Settling a spilled message
+//! writes nothing.
 //!
 //! # Example
 //! ```
@@ -150,8 +153,9 @@ pub struct StoreConfig {
     pub fsync: FsyncPolicy,
     /// Size at which a new segment starts, in bytes. Default 64 MiB.
     pub segment_size: u64,
-    /// Body bytes of persistent messages kept in RAM across all durable queues; above it bodies
-    /// are read back from disk on delivery. Default 256 MiB.
+    /// Message body bytes kept in RAM across all queues; beyond it bodies are on disk only
+    /// (persistent ones in their publish record, the others spilled) and read back on
+    /// delivery. Default 256 MiB.
     pub memory_budget: usize,
 }
 
@@ -252,15 +256,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Appends the publish record of `message` in queue `queue`.
+    /// Appends the publish record of `message` in queue `queue` (a spill record with `spill`:
+    /// written only to free RAM, forgotten at restart).
     pub(crate) fn append_publish(
         self: &Arc<Self>,
         vhost: &str,
         queue: &str,
         message: &Message,
+        spill: bool,
     ) -> (Persisted, Ticket) {
         let mut payload = Vec::with_capacity(64 + message.body.len());
-        record::encode_publish(vhost, queue, message, &mut payload);
+        record::encode_publish(vhost, queue, message, spill, &mut payload);
         let mut framed = Vec::with_capacity(record::FRAME_HEADER + payload.len());
         record::frame(&payload, &mut framed);
         let len = u32::try_from(framed.len()).unwrap_or(u32::MAX);
@@ -274,9 +280,28 @@ impl Shared {
                 shared: Arc::clone(self),
                 location,
                 len,
+                spill,
             },
             ticket,
         )
+    }
+
+    /// A spilled message is gone: its segment may be reclaimed (no record: recovery ignores
+    /// spill records anyway).
+    fn release_spill(&self, target: Location) {
+        let mut st = self.state.lock();
+        let emptied = match st.segments.get_mut(&target.segment) {
+            Some(info) => {
+                info.live = info.live.saturating_sub(1);
+                info.live == 0
+            }
+            None => false,
+        };
+        if emptied && target.segment < st.segment {
+            st.reclaim_from(target.segment);
+            drop(st);
+            self.work.notify_one();
+        }
     }
 
     /// Appends the ack of the publish record at `target` (no-op once closed).
@@ -352,7 +377,7 @@ impl Shared {
         let corrupt = |reason: String| StoreError::Corrupt { location, reason };
         let (payload, _) = segment::next_frame(&buf).map_err(corrupt)?;
         match record::decode(payload).map_err(|e| corrupt(e.to_string()))? {
-            Record::Publish { message, .. } => Ok(*message),
+            Record::Publish { message, .. } | Record::Spill { message } => Ok(*message),
             _ => Err(corrupt("not the publish record expected".into())),
         }
     }
@@ -386,6 +411,8 @@ pub struct Persisted {
     shared: Arc<Shared>,
     location: Location,
     len: u32,
+    /// A spill record: settling it writes nothing.
+    spill: bool,
 }
 
 impl Persisted {
@@ -406,7 +433,11 @@ impl std::fmt::Debug for Persisted {
 
 impl Drop for Persisted {
     fn drop(&mut self) {
-        self.shared.append_ack(self.location);
+        if self.spill {
+            self.shared.release_spill(self.location);
+        } else {
+            self.shared.append_ack(self.location);
+        }
     }
 }
 

@@ -1,6 +1,12 @@
-//! The per-queue side of the store: a durable queue's ready messages as a small in-RAM index
-//! (location, size, redelivered, and the body only while it fits the memory budget), and the
-//! [`StorageFactory`] that gives durable queues this storage and every other queue memory.
+//! The per-queue side of the store: a queue's ready messages as a small in-RAM index (location,
+//! size, redelivered, and the body only while it fits the memory budget), and the
+//! [`StorageFactory`] that gives every queue this storage.
+//!
+//! In a queue that survives restarts, persistent messages get publish records (and their
+//! confirms wait for the disk). Everything else — transient messages, and every message of a
+//! queue that does not survive a restart — stays in RAM while the store-wide budget allows
+//! and is *spilled* past it: written as a spill record that recovery ignores, read back on
+//! delivery.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -12,7 +18,7 @@ use super::recovery::RecoveredMessage;
 use super::{Persisted, Shared};
 use crate::channel::DeliverySink;
 use crate::message::Message;
-use crate::storage::{MemoryStorage, QueueStorage, QueuedMessage, StorageFactory, Ticket};
+use crate::storage::{QueueStorage, QueuedMessage, StorageFactory, Ticket};
 
 /// One ready message of a durable queue.
 struct Entry {
@@ -26,10 +32,12 @@ struct Entry {
     size: usize,
 }
 
-/// Ready messages of a durable queue. Persistent messages are appended to the log on
-/// `push_back`; the others live in RAM only and are lost on restart (as in RabbitMQ).
+/// Ready messages of a queue on the store. In a queue that survives restarts (`durable`),
+/// persistent messages are appended to the log on `push_back`; the others are lost on restart
+/// (as in RabbitMQ) and only spilled to disk when RAM is short.
 pub(crate) struct DurableQueue {
     shared: Arc<Shared>,
+    durable: bool,
     vhost: Arc<str>,
     name: Arc<str>,
     entries: VecDeque<Entry>,
@@ -41,12 +49,14 @@ pub(crate) struct DurableQueue {
 impl DurableQueue {
     pub(crate) fn new(
         shared: Arc<Shared>,
+        durable: bool,
         vhost: Arc<str>,
         name: Arc<str>,
         recovered: Vec<RecoveredMessage>,
     ) -> DurableQueue {
         let mut q = DurableQueue {
             shared: Arc::clone(&shared),
+            durable,
             vhost,
             name,
             entries: VecDeque::with_capacity(recovered.len()),
@@ -61,6 +71,7 @@ impl DurableQueue {
                     shared: Arc::clone(&shared),
                     location: r.location,
                     len: r.len,
+                    spill: false,
                 }),
                 // Recovered messages may have been delivered before the restart.
                 redelivered: true,
@@ -83,8 +94,14 @@ impl DurableQueue {
         }
     }
 
+    /// Counts a body that must stay in RAM (it has no record to read back from).
+    fn hold(&mut self, size: usize) {
+        self.shared.cached_bytes.fetch_add(size, Ordering::AcqRel);
+        self.cached += size;
+    }
+
     fn uncache(&mut self, e: &Entry) {
-        if e.persisted.is_some() && e.message.is_some() {
+        if e.message.is_some() {
             self.cached = self.cached.saturating_sub(e.size);
             self.shared.cached_bytes.fetch_sub(e.size, Ordering::AcqRel);
         }
@@ -121,17 +138,27 @@ impl QueueStorage for DurableQueue {
             redelivered,
             persisted,
         } = message;
-        let (persisted, ticket) = match persisted {
-            Some(p) => (Some(p), None),
-            None if message.properties.is_persistent() => {
+        let (persisted, ticket, keep) = match persisted {
+            Some(p) => {
+                let keep = self.try_cache(size);
+                (Some(p), None, keep)
+            }
+            None if self.durable && message.properties.is_persistent() => {
                 let (p, t) = self
                     .shared
-                    .append_publish(&self.vhost, &self.name, &message);
-                (Some(p), Some(t))
+                    .append_publish(&self.vhost, &self.name, &message, false);
+                let keep = self.try_cache(size);
+                (Some(p), Some(t), keep)
             }
-            None => (None, None),
+            None if self.try_cache(size) => (None, None, true),
+            None => {
+                // Over the budget: spill to disk rather than hold it in RAM.
+                let (p, _) = self
+                    .shared
+                    .append_publish(&self.vhost, &self.name, &message, true);
+                (Some(p), None, false)
+            }
         };
-        let keep = persisted.is_none() || self.try_cache(size);
         self.entries.push_back(Entry {
             message: keep.then_some(message),
             persisted,
@@ -144,7 +171,12 @@ impl QueueStorage for DurableQueue {
     fn push_front(&mut self, message: QueuedMessage) {
         let size = message.message.size();
         self.bytes = self.bytes.saturating_add(size);
-        let keep = message.persisted.is_none() || self.try_cache(size);
+        let keep = if message.persisted.is_none() {
+            self.hold(size);
+            true
+        } else {
+            self.try_cache(size)
+        };
         self.entries.push_front(Entry {
             message: keep.then_some(message.message),
             persisted: message.persisted,
@@ -209,7 +241,13 @@ pub(crate) struct DurableStorageFactory {
 impl StorageFactory for DurableStorageFactory {
     fn create(&self, vhost: &str, name: &str, durable: bool) -> Box<dyn QueueStorage> {
         if !durable {
-            return Box::new(MemoryStorage::new());
+            return Box::new(DurableQueue::new(
+                Arc::clone(&self.shared),
+                false,
+                Arc::from(vhost),
+                Arc::from(name),
+                Vec::new(),
+            ));
         }
         let recovered = self
             .shared
@@ -219,6 +257,7 @@ impl StorageFactory for DurableStorageFactory {
             .unwrap_or_default();
         Box::new(DurableQueue::new(
             Arc::clone(&self.shared),
+            true,
             Arc::from(vhost),
             Arc::from(name),
             recovered,

@@ -18,6 +18,7 @@ pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
 const KIND_PUBLISH: u8 = 1;
 const KIND_ACK: u8 = 2;
 const KIND_KV: u8 = 3;
+const KIND_SPILL: u8 = 4;
 
 /// Where a record sits: its segment and the byte offset of its frame in that segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,6 +41,9 @@ pub(crate) enum Record {
     /// The publish record at `target` is settled (acked, dropped, purged or its queue deleted),
     /// or the key-value record at `target` is replaced or deleted.
     Ack { target: Location },
+    /// A message written out only to free RAM (a transient message, or any message of a
+    /// queue that does not survive a restart): read back on delivery, ignored by recovery.
+    Spill { message: Box<Message> },
     /// A durable key-value record (MQTT retained messages, session state): live until acked.
     Kv {
         namespace: String,
@@ -75,9 +79,15 @@ pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
-/// Encodes a publish record's payload.
-pub(crate) fn encode_publish(vhost: &str, queue: &str, message: &Message, out: &mut Vec<u8>) {
-    out.push(KIND_PUBLISH);
+/// Encodes a publish record's payload (a spill record's with `spill`).
+pub(crate) fn encode_publish(
+    vhost: &str,
+    queue: &str,
+    message: &Message,
+    spill: bool,
+    out: &mut Vec<u8>,
+) {
+    out.push(if spill { KIND_SPILL } else { KIND_PUBLISH });
     put_str(out, vhost);
     put_str(out, queue);
     put_str(out, &message.exchange);
@@ -105,22 +115,27 @@ pub(crate) fn encode_ack(target: Location, out: &mut Vec<u8>) {
 pub(crate) fn decode(payload: &[u8]) -> Result<Record, RecordError> {
     let mut r = Reader { buf: payload };
     let record = match r.u8("kind")? {
-        KIND_PUBLISH => {
+        kind @ (KIND_PUBLISH | KIND_SPILL) => {
             let vhost = r.string("vhost")?;
             let queue = r.string("queue")?;
             let exchange = r.string("exchange")?;
             let routing_key = r.string("routing key")?;
             let properties = r.properties()?;
             let body = Bytes::copy_from_slice(r.bytes("body")?);
-            Record::Publish {
-                vhost,
-                queue,
-                message: Box::new(Message {
-                    exchange: Arc::from(exchange),
-                    routing_key,
-                    properties,
-                    body,
-                }),
+            let message = Box::new(Message {
+                exchange: Arc::from(exchange),
+                routing_key,
+                properties,
+                body,
+            });
+            if kind == KIND_SPILL {
+                Record::Spill { message }
+            } else {
+                Record::Publish {
+                    vhost,
+                    queue,
+                    message,
+                }
             }
         }
         KIND_ACK => Record::Ack {
@@ -476,7 +491,7 @@ mod tests {
     fn publish_round_trips_every_property() {
         let m = full_message();
         let mut out = Vec::new();
-        encode_publish("/", "car", &m, &mut out);
+        encode_publish("/", "car", &m, false, &mut out);
         assert_eq!(
             decode(&out).unwrap(),
             Record::Publish {
@@ -515,7 +530,8 @@ mod tests {
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
         let mut out = Vec::new();
-        encode_publish("/", "car", &full_message(), &mut out);
+        encode_publish("/", "car", &full_message(), true, &mut out);
+        assert!(matches!(decode(&out), Ok(Record::Spill { .. })));
         for n in 0..out.len() {
             assert!(decode(&out[..n]).is_err(), "prefix of {n} bytes decoded");
         }

@@ -88,6 +88,8 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
                         .clone();
                     live.insert(s.location, (v, q, s.len, message.body.len()));
                 }
+                // Spilled messages do not outlive the process that wrote them.
+                Record::Spill { .. } => {}
                 Record::Kv {
                     namespace,
                     key,
