@@ -63,6 +63,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// Users, vhosts and the topology created at boot (`[defaults]`).
     pub defaults: DefaultsConfig,
+    /// Car2Home message validation on the topology's exchanges (`[car2home]`).
+    pub car2home: Car2HomeConfig,
     /// Durable storage: data directory, fsync policy, memory and disk limits (`[storage]`).
     pub storage: StorageConfig,
     /// Logging (`[log]`).
@@ -191,6 +193,44 @@ pub struct DefaultsConfig {
     /// Declare the Car2Home topology at boot: exchanges `webos.topic` and `webos.fanout` and one
     /// queue per device bound to both. Default true.
     pub car2home_topology: bool,
+}
+
+/// `[car2home]`: the validation policy on the exchanges the Car2Home topology marks validated
+/// (`webos.topic`). Opt-in: off unless `validate = true` (the embedded configuration turns it
+/// on).
+///
+/// A message published to `webos.topic` whose routing key is not `webos.DEVICE.TYPE` or whose
+/// payload is not a valid Car2Home message (see `warren-car2home`) is not routed to the device
+/// queues: it goes to the dead-letter exchange `webos.dlx` (queue `webos.invalid`) with the
+/// headers `x-car2home-error` (a code), `x-car2home-error-path` (the field) and
+/// `x-car2home-error-text`; it is counted (`invalid` in the metrics,
+/// `warren_messages_invalid_total` in Prometheus); an AMQP publisher in confirm mode gets a
+/// `basic.nack`, an MQTT 5 publisher at QoS 1/2 a PUBACK/PUBREC with reason 0x99 (payload
+/// format invalid). The policy applies to the exchange by name in `defaults.vhost`, also when
+/// a client declares it later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Car2HomeConfig {
+    /// Turn the validation policy on. Default false.
+    pub validate: bool,
+    /// Refuse commands the Car2Home catalogue does not know. Default false (the format stays
+    /// open: unknown commands pass untouched).
+    pub reject_unknown_commands: bool,
+    /// Refuse fields a catalogued command does not have. Default false.
+    pub reject_unknown_fields: bool,
+    /// Larger payloads are refused (bytes). Default 1048576.
+    pub max_payload_len: u64,
+}
+
+impl Default for Car2HomeConfig {
+    fn default() -> Self {
+        Car2HomeConfig {
+            validate: false,
+            reject_unknown_commands: false,
+            reject_unknown_fields: false,
+            max_payload_len: 1 << 20,
+        }
+    }
 }
 
 /// One user created at boot.
@@ -450,7 +490,26 @@ mod tests {
         assert_eq!(embedded.storage.data_dir, Some("warren-data".into()));
         embedded.storage = StorageConfig::default();
         embedded.mqtt = MqttConfig::default();
+        assert!(
+            embedded.car2home.validate,
+            "cargo run --release validates Car2Home"
+        );
+        embedded.car2home.validate = false;
         assert_eq!(embedded, Config::default());
+    }
+
+    #[test]
+    fn car2home_section_parses() {
+        let c = Config::from_toml_str(
+            "[car2home]\nvalidate = true\nreject_unknown_commands = true\nmax_payload_len = 4096\n",
+        )
+        .unwrap()
+        .car2home;
+        assert!(c.validate && c.reject_unknown_commands && !c.reject_unknown_fields);
+        assert_eq!(c.max_payload_len, 4096);
+        assert!(!Config::default().car2home.validate, "opt-in");
+        let err = Config::from_toml_str("[car2home]\nvalidat = true\n").unwrap_err();
+        assert!(err.to_string().contains("validat"), "{err}");
     }
 
     #[test]

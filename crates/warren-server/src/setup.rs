@@ -1,6 +1,6 @@
 //! Building the broker core from the configuration: the durable store (when
-//! `storage.data_dir` is set), vhost, users, permissions, the Car2Home topology and an optional
-//! RabbitMQ `definitions.json`.
+//! `storage.data_dir` is set), vhost, users, permissions, the Car2Home topology and its
+//! validation policy (`[car2home]`), and an optional RabbitMQ `definitions.json`.
 //!
 //! With a data directory, a first start creates the configured vhost and users; later starts
 //! restore what the previous run saved instead (so users and permissions changed at run time
@@ -13,8 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
+use warren_car2home::topology::{ExchangeKind as Car2HomeKind, Topology};
+use warren_car2home::Validator;
 use warren_core::store::{FsyncPolicy, Store, StoreConfig};
-use warren_core::{Broker, BrokerConfig, Definitions, User};
+use warren_core::{Broker, BrokerConfig, Car2HomePolicy, Definitions, ExchangePolicy, User};
 
 /// A built broker and, with a data directory, its store.
 #[derive(Debug)]
@@ -144,5 +146,41 @@ fn add_topology(
             .import_definitions(&defs)
             .map_err(ServerError::Setup)?;
     }
+    add_car2home_policies(broker, config);
     Ok(())
+}
+
+/// With `car2home.validate`, the Car2Home validation policy on every exchange the topology
+/// marks validated (`webos.topic`), dead-lettering to the exchange it names (`webos.dlx`).
+fn add_car2home_policies(broker: &Broker, config: &Config) {
+    let c2h = &config.car2home;
+    if !c2h.validate {
+        return;
+    }
+    let Some(vhost) = broker.vhost(&config.defaults.vhost) else {
+        warn!(vhost = %config.defaults.vhost, "car2home.validate: the vhost does not exist");
+        return;
+    };
+    let mut validator = Validator::new();
+    validator.max_payload_len = usize::try_from(c2h.max_payload_len).unwrap_or(usize::MAX);
+    validator.reject_unknown_commands = c2h.reject_unknown_commands;
+    validator.reject_unknown_fields = c2h.reject_unknown_fields;
+    for ex in Topology::car2home()
+        .exchanges
+        .iter()
+        .filter(|e| e.validated)
+    {
+        let mut policy = Car2HomePolicy::new()
+            .validator(validator.clone())
+            .broadcast(ex.kind == Car2HomeKind::Fanout);
+        if let Some(dlx) = &ex.dead_letter_exchange {
+            policy = policy.dead_letter_exchange(dlx.clone());
+        }
+        vhost.set_exchange_policy(&ex.name, Some(ExchangePolicy::Car2Home(policy)));
+        info!(
+            exchange = %ex.name,
+            dead_letter_exchange = ex.dead_letter_exchange.as_deref().unwrap_or("(none)"),
+            "Car2Home validation on"
+        );
+    }
 }

@@ -87,7 +87,7 @@ pub fn render(m: &Management, per_object: bool) -> String {
         "Size in bytes of ready messages",
     );
     let _ = writeln!(out, "rabbitmq_queue_messages_bytes {bytes}");
-    let counters: [(&str, &str, u64); 7] = [
+    let counters: [(&str, &str, u64); 8] = [
         ("rabbitmq_global_messages_received_total", "Total number of messages received from publishers", s.published),
         ("rabbitmq_global_messages_routed_total", "Total number of messages routed to queues or streams", s.routed),
         ("rabbitmq_global_messages_unroutable_dropped_total", "Total number of messages published as non-mandatory into an exchange and dropped as unroutable", s.unroutable),
@@ -95,6 +95,7 @@ pub fn render(m: &Management, per_object: bool) -> String {
         ("rabbitmq_global_messages_redelivered_total", "Total number of messages redelivered to consumers", s.redelivered),
         ("rabbitmq_global_messages_acknowledged_total", "Total number of message acknowledgements received from consumers", s.acked),
         ("rabbitmq_global_messages_rejected_total", "Total number of messages rejected by queues (reject-publish)", s.rejected),
+        ("warren_messages_invalid_total", "Total number of messages refused by an exchange policy (Car2Home validation) and dead-lettered", s.invalid),
     ];
     for (name, help, v) in counters {
         family(&mut out, name, "counter", help);

@@ -33,6 +33,8 @@ pub fn message_stats(m: &warren_core::MetricsSnapshot, r: &Rates) -> Value {
         "redeliver": m.redelivered, "redeliver_details": details(r.redeliver),
         "ack": m.acked, "ack_details": details(r.ack),
         "drop_unroutable": m.unroutable, "drop_unroutable_details": details(r.drop_unroutable),
+        // Warren's own: refused by an exchange policy (Car2Home validation), dead-lettered.
+        "invalid": m.invalid,
     })
 }
 

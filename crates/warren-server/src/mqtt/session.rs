@@ -548,6 +548,18 @@ impl MqttSession {
             p.payload.clone(),
         );
         let reason = match &result {
+            Ok(outcome) if outcome.policy_rejected.is_some() => {
+                // Refused by the exchange's policy (Car2Home validation) and dead-lettered, not
+                // retained: MQTT 5 says so at QoS 1/2; 3.x has no way to, and the connection
+                // stays up.
+                info!(
+                    client = %self.client_id,
+                    topic = %p.topic,
+                    reason = outcome.policy_rejected.unwrap_or_default(),
+                    "publish refused by the exchange policy"
+                );
+                ReasonCode::PayloadFormatInvalid
+            }
             Ok(outcome) => {
                 if p.retain {
                     self.shared.retained.retain(

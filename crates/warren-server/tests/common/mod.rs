@@ -37,6 +37,7 @@ pub struct Broker {
 pub struct Options {
     amqp: Vec<(String, String)>,
     mqtt: Vec<(String, String)>,
+    car2home: Vec<(String, String)>,
     definitions: Option<String>,
     definitions_users: Vec<String>,
 }
@@ -51,6 +52,12 @@ impl Options {
     /// An extra key in the `[mqtt]` table, with its value written as TOML.
     pub fn mqtt(mut self, key: &str, toml_value: &str) -> Self {
         self.mqtt.push((key.to_owned(), toml_value.to_owned()));
+        self
+    }
+
+    /// An extra key in the `[car2home]` table (`validate`, …), with its value written as TOML.
+    pub fn car2home(mut self, key: &str, toml_value: &str) -> Self {
+        self.car2home.push((key.to_owned(), toml_value.to_owned()));
         self
     }
 
@@ -113,6 +120,12 @@ fn config_toml(opts: &Options) -> String {
         "loopback_users = [\"guest\"]\n",
         "car2home_topology = true\n",
     ));
+    if !opts.car2home.is_empty() {
+        toml.push_str("\n[car2home]\n");
+        for (key, value) in &opts.car2home {
+            toml.push_str(&format!("{key} = {value}\n"));
+        }
+    }
     toml
 }
 
@@ -137,7 +150,7 @@ impl Broker {
         let Some(addr) = external() else {
             return Some(Broker::spawn(&opts));
         };
-        if !opts.amqp.is_empty() {
+        if !opts.amqp.is_empty() || !opts.car2home.is_empty() {
             skip_note(test, "it needs a broker started with its own configuration");
             return None;
         }
