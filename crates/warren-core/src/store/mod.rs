@@ -39,6 +39,9 @@
 //!   queue's deletion. For a key-value record, when it is replaced or deleted.
 //! * `3` **key-value**: namespace, key (strings), value (byte string): a small durable record
 //!   ([`Store::kv_put`]) such as an MQTT retained message or session state, live until acked.
+//! * `4` **spill**: see *Memory* below.
+//! * `5` **delivered**: the location of a publish record whose message was delivered for the
+//!   first time (so that it comes back redelivered). A hint only: it holds no segment back.
 //!
 //! A record is never split across segments; a new segment starts when the next record would
 //! take the current one past `segment_size`. A sealed segment is deleted once every publish in
@@ -50,8 +53,8 @@
 //! frame that is incomplete, fails its CRC or does not decode; the file is cut there with a
 //! `warn` log line naming the segment, the reason and the bytes removed — never a panic. The
 //! publish records that no ack record settles are the live messages: each durable queue gets
-//! its own back, in publish order, when the definitions re-declare it, marked **redelivered**
-//! (they may have been delivered before the restart). Live messages of a queue that no longer
+//! its own back, in publish order, when the definitions re-declare it; those a delivered
+//! record names (delivered before, never acked) are marked **redelivered**. Live messages of a queue that no longer
 //! exists are acked. Appending continues in a fresh segment.
 //!
 //! # Confirms and fsync ([`FsyncPolicy`])
@@ -310,7 +313,7 @@ impl Shared {
             return;
         }
         let mut payload = Vec::with_capacity(17);
-        record::encode_ack(target, &mut payload);
+        record::encode_ack(target, false, &mut payload);
         let mut framed = Vec::with_capacity(record::FRAME_HEADER + payload.len());
         record::frame(&payload, &mut framed);
         let mut st = self.state.lock();
@@ -333,6 +336,19 @@ impl Shared {
             st.reclaim_from(target.segment);
         }
         drop(st);
+        self.work.notify_one();
+    }
+
+    /// Notes that the publish record at `target` was delivered (no-op once closed).
+    pub(crate) fn append_delivered(&self, target: Location) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut payload = Vec::with_capacity(17);
+        record::encode_ack(target, true, &mut payload);
+        let mut framed = Vec::with_capacity(record::FRAME_HEADER + payload.len());
+        record::frame(&payload, &mut framed);
+        self.state.lock().append(&framed, self.config.segment_size);
         self.work.notify_one();
     }
 

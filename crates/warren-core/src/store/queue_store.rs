@@ -73,8 +73,8 @@ impl DurableQueue {
                     len: r.len,
                     spill: false,
                 }),
-                // Recovered messages may have been delivered before the restart.
-                redelivered: true,
+                // Delivered before the restart and never acked: redelivered.
+                redelivered: r.delivered,
                 size: r.size,
             });
         }
@@ -121,6 +121,12 @@ impl DurableQueue {
             },
             (None, None) => return None,
         };
+        if let Some(p) = &e.persisted {
+            if !p.spill && !e.redelivered {
+                // First delivery of a message on disk: after a restart it is redelivered.
+                self.shared.append_delivered(p.location);
+            }
+        }
         Some(QueuedMessage {
             message,
             redelivered: e.redelivered,

@@ -19,6 +19,7 @@ const KIND_PUBLISH: u8 = 1;
 const KIND_ACK: u8 = 2;
 const KIND_KV: u8 = 3;
 const KIND_SPILL: u8 = 4;
+const KIND_DELIVERED: u8 = 5;
 
 /// Where a record sits: its segment and the byte offset of its frame in that segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +45,9 @@ pub(crate) enum Record {
     /// A message written out only to free RAM (a transient message, or any message of a
     /// queue that does not survive a restart): read back on delivery, ignored by recovery.
     Spill { message: Box<Message> },
+    /// The publish record at `target` was delivered (so it comes back redelivered after a
+    /// restart). A hint: losing it only loses the redelivered flag.
+    Delivered { target: Location },
     /// A durable key-value record (MQTT retained messages, session state): live until acked.
     Kv {
         namespace: String,
@@ -104,9 +108,9 @@ pub(crate) fn encode_kv(namespace: &str, key: &str, value: &[u8], out: &mut Vec<
     put_bytes(out, value);
 }
 
-/// Encodes an ack record's payload.
-pub(crate) fn encode_ack(target: Location, out: &mut Vec<u8>) {
-    out.push(KIND_ACK);
+/// Encodes an ack record's payload (a delivered record's with `delivered`).
+pub(crate) fn encode_ack(target: Location, delivered: bool, out: &mut Vec<u8>) {
+    out.push(if delivered { KIND_DELIVERED } else { KIND_ACK });
     out.extend_from_slice(&target.segment.to_le_bytes());
     out.extend_from_slice(&target.offset.to_le_bytes());
 }
@@ -138,12 +142,17 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Record, RecordError> {
                 }
             }
         }
-        KIND_ACK => Record::Ack {
-            target: Location {
+        kind @ (KIND_ACK | KIND_DELIVERED) => {
+            let target = Location {
                 segment: r.u64("ack segment")?,
                 offset: r.u64("ack offset")?,
-            },
-        },
+            };
+            if kind == KIND_DELIVERED {
+                Record::Delivered { target }
+            } else {
+                Record::Ack { target }
+            }
+        }
         KIND_KV => Record::Kv {
             namespace: r.string("namespace")?,
             key: r.string("key")?,
@@ -523,8 +532,11 @@ mod tests {
             segment: 7,
             offset: 123_456,
         };
-        encode_ack(target, &mut out);
+        encode_ack(target, false, &mut out);
         assert_eq!(decode(&out).unwrap(), Record::Ack { target });
+        out.clear();
+        encode_ack(target, true, &mut out);
+        assert_eq!(decode(&out).unwrap(), Record::Delivered { target });
     }
 
     #[test]

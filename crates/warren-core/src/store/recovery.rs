@@ -19,6 +19,8 @@ pub(crate) struct RecoveredMessage {
     pub(crate) location: Location,
     pub(crate) len: u32,
     pub(crate) size: usize,
+    /// A delivered record names it: it comes back redelivered.
+    pub(crate) delivered: bool,
 }
 
 /// What recovery found (also logged).
@@ -66,6 +68,7 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
     let mut live: BTreeMap<Location, (Arc<str>, Arc<str>, u32, usize)> = BTreeMap::new();
     let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
     let mut kv_live: BTreeMap<Location, (String, String, bytes::Bytes)> = BTreeMap::new();
+    let mut delivered: std::collections::HashSet<Location> = std::collections::HashSet::new();
     for &n in &numbers {
         let path = segment::segment_path(seg_dir, n);
         let scanned = segment::scan(&path, n).map_err(|e| StoreError::Io {
@@ -90,6 +93,9 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
                 }
                 // Spilled messages do not outlive the process that wrote them.
                 Record::Spill { .. } => {}
+                Record::Delivered { target } => {
+                    delivered.insert(target);
+                }
                 Record::Kv {
                     namespace,
                     key,
@@ -142,6 +148,7 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
             location,
             len,
             size,
+            delivered: delivered.contains(&location),
         });
         report.messages += 1;
     }
