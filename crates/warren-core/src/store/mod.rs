@@ -419,6 +419,40 @@ impl Shared {
     }
 }
 
+/// Encodes a message (exchange, routing key, every property, body) in the store's record
+/// layout, for values of [`Store::kv_put`] — e.g. an MQTT retained message as a [`Message`]
+/// whose routing key is the topic. [`decode_message`] reads it back.
+///
+/// ```
+/// use bytes::Bytes;
+/// use warren_core::store::{decode_message, encode_message};
+/// use warren_core::{Message, Properties};
+///
+/// let m = Message::new("", "webos/car/info", Properties::default(), Bytes::from_static(b"parked"));
+/// assert_eq!(decode_message(&encode_message(&m)).unwrap(), m);
+/// assert!(decode_message(b"\x01garbage").is_err());
+/// ```
+pub fn encode_message(message: &Message) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + message.body.len());
+    record::encode_publish("", "", message, false, &mut out);
+    out
+}
+
+/// Decodes what [`encode_message`] wrote; never panics on bad bytes.
+pub fn decode_message(bytes: &[u8]) -> Result<Message, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        location: Location {
+            segment: 0,
+            offset: 0,
+        },
+        reason,
+    };
+    match record::decode(bytes).map_err(|e| corrupt(e.to_string()))? {
+        Record::Publish { message, .. } => Ok(*message),
+        _ => Err(corrupt("not an encoded message".into())),
+    }
+}
+
 /// A persistent message's publish record, owned by whoever holds the message (its queue, or
 /// the channel that delivered it and waits for the ack). Dropping it writes the ack record:
 /// every way a message leaves the broker for good (ack, reject, auto-ack, purge, overflow,
