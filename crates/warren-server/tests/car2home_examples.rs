@@ -4,15 +4,13 @@
     clippy::panic,
     clippy::indexing_slicing
 )] // tests: a panic is the failure report
-// Every example includes its own copy of examples/examples/car2home_common/mod.rs (each is a
-// crate of its own in the examples package); here they sit side by side.
-#![allow(clippy::duplicate_mod)]
 //! The Car2Home device examples (`examples/examples/car2home_*.rs`, included here as modules)
 //! run end to end against the broker binary with the Car2Home validation on: every message they
 //! send is published with confirms, so one the broker refused (nack) fails the example. Each
 //! test starts its own broker and the processing server example next to the device under test.
 //! Under `WARREN_TEST_BROKER` they are skipped (the examples use the device queues, which other
 //! tests on a shared broker also use).
+#![allow(clippy::duplicate_mod)] // each included example brings its own copy of car2home_common
 
 mod common;
 
