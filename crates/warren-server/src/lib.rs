@@ -16,6 +16,7 @@ pub mod alarms;
 pub mod amqp;
 pub mod config;
 pub mod ctl;
+pub mod driver;
 pub mod logging;
 pub mod management;
 pub mod mqtt;

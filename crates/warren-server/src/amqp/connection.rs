@@ -200,7 +200,7 @@ impl AmqpConnection {
             settings,
             peer,
             phase: Phase::Header,
-            out: BytesMut::with_capacity(8 * 1024),
+            out: BytesMut::new(),
             outbox,
             events: Vec::new(),
             channels: HashMap::new(),

@@ -1,95 +1,61 @@
-//! The tokio task that drives one AMQP connection: moves bytes between the socket and the
-//! sans-IO [`AmqpConnection`], wakes it for core events and timers. No protocol logic here.
+//! The tokio task of one AMQP connection: [`crate::driver::drive`] around the sans-IO
+//! [`AmqpConnection`]. No protocol logic here.
 
 use super::connection::{AmqpConnection, AmqpSettings};
+use super::outbox::Outbox;
+use crate::driver::Session;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tracing::debug;
 use warren_core::Broker;
 
-/// Read buffer growth step.
-const READ_CHUNK: usize = 64 * 1024;
+impl Session for AmqpConnection {
+    fn outbox(&self) -> &Arc<Outbox> {
+        AmqpConnection::outbox(self)
+    }
+    fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) {
+        AmqpConnection::handle_input(self, buf, now);
+    }
+    fn handle_outbox(&mut self, _now: Instant) {
+        AmqpConnection::handle_outbox(self);
+    }
+    fn transmit_buffer(&mut self) -> &mut BytesMut {
+        AmqpConnection::transmit_buffer(self)
+    }
+    fn is_closed(&self) -> bool {
+        AmqpConnection::is_closed(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        AmqpConnection::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        AmqpConnection::handle_timeout(self, now);
+    }
+    fn shutdown(&mut self, now: Instant) {
+        AmqpConnection::shutdown(self, now);
+    }
+    fn on_transmit(&mut self, now: Instant) {
+        AmqpConnection::on_transmit(self, now);
+    }
+    fn wants_input(&self) -> bool {
+        AmqpConnection::wants_input(self)
+    }
+}
 
 /// Runs one connection until the client or the server closes it. `shutdown` turning true
-/// closes it with 320 CONNECTION_FORCED. `max_pending_output` bounds unwritten output: above it
-/// the task stops reading from the client until the client catches up.
+/// closes it with 320 CONNECTION_FORCED. Dropping the connection at the end closes its core
+/// channels: unacked messages go back to their queues.
 pub async fn drive(
     stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     settings: AmqpSettings,
     max_pending_output: usize,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let (mut rd, mut wr) = stream.into_split();
-    let mut conn = AmqpConnection::new(broker, settings, peer, Instant::now());
-    let outbox = Arc::clone(conn.outbox());
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut wbuf = BytesMut::new();
-    let mut shutting_down = *shutdown.borrow();
-    if shutting_down {
-        return;
-    }
-    loop {
-        conn.handle_outbox();
-        let produced = conn.transmit_buffer().split();
-        if wbuf.is_empty() {
-            wbuf = produced;
-        } else {
-            wbuf.unsplit(produced);
-        }
-        if conn.is_closed() {
-            // Best effort: the client may already be gone.
-            let _ = wr.write_all(&wbuf).await;
-            let _ = wr.shutdown().await;
-            break;
-        }
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
-        }
-        let deadline = conn.poll_timeout();
-        tokio::select! {
-            biased;
-            changed = shutdown.changed(), if !shutting_down => {
-                shutting_down = true;
-                if changed.is_err() || *shutdown.borrow() {
-                    conn.shutdown(Instant::now());
-                }
-            }
-            written = wr.write_buf(&mut wbuf), if !wbuf.is_empty() => {
-                match written {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => conn.on_transmit(Instant::now()),
-                }
-            }
-            // Not while a resource alarm blocks this publisher (connection.blocked).
-            read = rd.read_buf(&mut rbuf), if wbuf.len() < max_pending_output && conn.wants_input() => {
-                match read {
-                    Ok(0) => break,
-                    Ok(_) => conn.handle_input(&mut rbuf, Instant::now()),
-                    Err(e) => {
-                        debug!(%peer, error = %e, "read failed");
-                        break;
-                    }
-                }
-            }
-            _ = outbox.notified() => {}
-            _ = sleep_until(deadline), if deadline.is_some() => {
-                conn.handle_timeout(Instant::now());
-            }
-        }
-    }
-    debug!(%peer, "connection task done");
-    // Dropping `conn` closes its core channels: unacked messages go back to their queues.
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(d) = deadline {
-        tokio::time::sleep_until(d.into()).await;
-    }
+    let conn = AmqpConnection::new(broker, settings, peer, Instant::now());
+    crate::driver::drive(stream, peer, conn, max_pending_output, shutdown).await;
 }
