@@ -103,14 +103,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// A broker under test.
-struct Broker {
-    name: &'static str,
-    amqp: Option<String>,
+pub(crate) struct Broker {
+    pub(crate) name: &'static str,
+    pub(crate) amqp: Option<String>,
     mqtt: Option<String>,
     /// The process whose RSS and CPU are sampled.
-    pid: u32,
+    pub(crate) pid: u32,
     /// What we started (killed at the end), if anything.
-    child: Option<Child>,
+    pub(crate) child: Option<Child>,
     /// Extra cleanup (RabbitMQ's epmd).
     cleanup: Vec<u32>,
     /// The port of the epmd RabbitMQ started, to find it again at the end.
@@ -332,7 +332,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root().join(p) })
@@ -415,7 +415,7 @@ fn wait_port(addr: &str, timeout: Duration) -> bool {
     false
 }
 
-fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
+pub(crate) fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
     // Ask for an MQTT listener too; a build without an MQTT front rejects the section, and we
     // start again without it.
     for with_mqtt in [true, false] {
@@ -478,7 +478,7 @@ fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
     Err("warren did not start".into())
 }
 
-fn start_rabbitmq(work: &Path, pin: bool) -> Result<Broker, String> {
+pub(crate) fn start_rabbitmq(work: &Path, pin: bool) -> Result<Broker, String> {
     let dir = work.join("rmq");
     for d in ["mnesia", "log", "home"] {
         std::fs::create_dir_all(dir.join(d)).map_err(|e| e.to_string())?;
@@ -646,7 +646,7 @@ fn epmd_pids(port: u16) -> Vec<u32> {
     out
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -1048,7 +1048,7 @@ fn render(
     s
 }
 
-fn cmd_out(program: &str, args: &[&str]) -> String {
+pub(crate) fn cmd_out(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()
@@ -1056,12 +1056,22 @@ fn cmd_out(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-/// Replaces the text between the markers (or appends the section) in `path`.
+/// Replaces the text between the bench-compare markers (or appends the section) in `path`.
 fn write_section(path: &Path, section: &str) -> Result<(), String> {
+    write_section_between(path, section, START_MARK, END_MARK)
+}
+
+/// Replaces the text from `start` to `end` (or appends the section) in `path`.
+pub(crate) fn write_section_between(
+    path: &Path,
+    section: &str,
+    start: &str,
+    end: &str,
+) -> Result<(), String> {
     let doc = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let new = match (doc.find(START_MARK), doc.find(END_MARK)) {
+    let new = match (doc.find(start), doc.find(end)) {
         (Some(a), Some(b)) if b > a => {
-            let end = b + END_MARK.len();
+            let end = b + end.len();
             let rest = doc[end..].strip_prefix('\n').unwrap_or(&doc[end..]);
             format!("{}{}{}", &doc[..a], section, rest)
         }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench_compare;
+mod bench_durability;
 mod ci;
 mod codegen;
 mod fuzz;
@@ -24,6 +25,8 @@ tasks:
   fuzz <target> [seconds]
                      run a cargo-fuzz target (default 60 s; nightly, or RUSTC_BOOTSTRAP=1 on stable)
   bench-compare      Warren vs RabbitMQ vs Mosquitto under the same load; table into docs/benchmarks.md
+  bench-durability [--messages N] [--deep-messages M] [--skip rabbitmq] [--no-write]
+                     recovery time and memory with deep persistent queues; into docs/benchmarks.md
   help               this text
 ";
 
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         "fuzz-replay" => ci::fuzz_replay(),
         "fuzz" => fuzz::run(rest),
         "bench-compare" => bench_compare::run(rest),
+        "bench-durability" => bench_durability::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

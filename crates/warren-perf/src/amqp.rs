@@ -78,6 +78,11 @@ pub struct AmqpArgs {
     /// Queue name prefix (default `perf-<pid>`).
     #[arg(long)]
     pub queue_prefix: Option<String>,
+    /// No consumers: messages stay queued, the queues are kept after the run and the delivery
+    /// check is skipped. The report's `queue_messages` gives each queue's depth as its declare
+    /// found it, so a run with `--count 0` reads the depths of existing queues.
+    #[arg(long)]
+    pub publish_only: bool,
     /// Timing and pacing.
     #[command(flatten)]
     #[serde(flatten)]
@@ -230,6 +235,7 @@ pub async fn run(args: AmqpArgs) -> Report {
         nacked: 0,
         loss_allowed: false,
         connections: None,
+        queue_messages: Vec::new(),
         errors: Vec::new(),
         ok: false,
     };
@@ -261,7 +267,7 @@ async fn run_inner(args: &AmqpArgs, report: &mut Report) -> Result<(), PerfError
         vhost: args.vhost.clone(),
     };
     let mut setup = Conn::open(&target, "warren-perf setup").await?;
-    declare(&mut setup, args, &plan).await?;
+    report.queue_messages = declare(&mut setup, args, &plan).await?;
     let shared = Shared::new(args.producers * plan.keys.len());
     let checkers: Vec<Arc<Mutex<Checker>>> = plan
         .queues
@@ -269,8 +275,13 @@ async fn run_inner(args: &AmqpArgs, report: &mut Report) -> Result<(), PerfError
         .map(|_| Arc::new(Mutex::new(Checker::new(args.consumers <= 1))))
         .collect();
     let mut consumers = Vec::new();
+    let consumers_per_queue = if args.publish_only {
+        0
+    } else {
+        args.consumers.max(1)
+    };
     for (q, queue) in plan.queues.iter().enumerate() {
-        for c in 0..args.consumers.max(1) {
+        for c in 0..consumers_per_queue {
             let mut conn = Conn::open(&target, &format!("warren-perf consumer {q}.{c}")).await?;
             if args.prefetch > 0 {
                 let qos = BasicQos {
@@ -327,6 +338,9 @@ async fn run_inner(args: &AmqpArgs, report: &mut Report) -> Result<(), PerfError
         }
     }
     for (q, checker) in checkers.iter().enumerate() {
+        if args.publish_only {
+            break;
+        }
         let routes = &plan.routes[q];
         let v = checker.lock().verdict(&sent, |s| {
             routes.get(s as usize % n_keys.max(1)) == Some(&true)
@@ -342,7 +356,7 @@ async fn run_inner(args: &AmqpArgs, report: &mut Report) -> Result<(), PerfError
     report.nacked = shared.nacked.load(Ordering::Relaxed);
     report.errors.extend(outcome.errors);
     // Clean up: delete the queues (best effort; the setup connection is still open).
-    for queue in &plan.queues {
+    for queue in plan.queues.iter().filter(|_| !args.publish_only) {
         if let Ok(name) = ShortStr::try_from(queue.name.as_str()) {
             let delete = QueueDelete {
                 queue: name,
@@ -363,7 +377,8 @@ async fn run_inner(args: &AmqpArgs, report: &mut Report) -> Result<(), PerfError
     Ok(())
 }
 
-async fn declare(conn: &mut Conn, args: &AmqpArgs, plan: &Plan) -> Result<(), PerfError> {
+/// Declares the exchange and the queues; returns each queue's message count from its declare-ok.
+async fn declare(conn: &mut Conn, args: &AmqpArgs, plan: &Plan) -> Result<Vec<u64>, PerfError> {
     let exchange = ShortStr::try_from(plan.exchange.as_str())?;
     let declare = ExchangeDeclare {
         exchange: exchange.clone(),
@@ -375,6 +390,7 @@ async fn declare(conn: &mut Conn, args: &AmqpArgs, plan: &Plan) -> Result<(), Pe
         matches!(m, Method::ExchangeDeclareOk(_))
     })
     .await?;
+    let mut depths = Vec::with_capacity(plan.queues.len());
     for q in &plan.queues {
         let name = ShortStr::try_from(q.name.as_str())?;
         let declare = QueueDeclare {
@@ -382,10 +398,14 @@ async fn declare(conn: &mut Conn, args: &AmqpArgs, plan: &Plan) -> Result<(), Pe
             durable: args.persistent,
             ..QueueDeclare::default()
         };
-        conn.call(declare.into(), "queue.declare-ok", |m| {
-            matches!(m, Method::QueueDeclareOk(_))
-        })
-        .await?;
+        let ok = conn
+            .call(declare.into(), "queue.declare-ok", |m| {
+                matches!(m, Method::QueueDeclareOk(_))
+            })
+            .await?;
+        if let Method::QueueDeclareOk(ok) = ok {
+            depths.push(u64::from(ok.message_count));
+        }
         let bind = QueueBind {
             queue: name,
             exchange: exchange.clone(),
@@ -397,7 +417,7 @@ async fn declare(conn: &mut Conn, args: &AmqpArgs, plan: &Plan) -> Result<(), Pe
         })
         .await?;
     }
-    Ok(())
+    Ok(depths)
 }
 
 /// One routing key's message, encoded once: the tool copies it and patches the stamp.
@@ -743,6 +763,7 @@ mod tests {
             prefetch: 0,
             ack_every: None,
             queue_prefix: Some("t".into()),
+            publish_only: false,
             run: RunArgs::default(),
         }
     }

@@ -265,6 +265,7 @@ fn empty_report(mode: &'static str, scenario: serde_json::Value, loss_allowed: b
         nacked: 0,
         loss_allowed,
         connections: None,
+        queue_messages: Vec::new(),
         errors: Vec::new(),
         ok: false,
     }

@@ -181,6 +181,9 @@ pub struct Report {
     /// Idle mode: connections that were open at the end of the hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<u64>,
+    /// AMQP: each queue's message count when the run declared it (in `--queue` order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queue_messages: Vec<u64>,
     /// What went wrong (connection errors, broker closes, check failures).
     pub errors: Vec<String>,
     /// True when the run met its checks.

@@ -231,3 +231,45 @@ async fn amqp_against_a_real_broker_when_given() {
     assert!(report.ok, "{report:?}");
     assert_eq!(report.received, 6000);
 }
+
+/// `--publish-only` leaves the messages queued, and a `--count 0` run reads the depth back.
+/// Leaves one small queue `perf-publish-only-<pid>` on the named broker.
+#[tokio::test]
+async fn amqp_publish_only_leaves_messages_queued_when_given() {
+    let Ok(addr) = std::env::var("WARREN_PERF_TEST_BROKER") else {
+        eprintln!("WARREN_PERF_TEST_BROKER not set: skipping the AMQP publish-only run");
+        return;
+    };
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: warren_perf::amqp::AmqpArgs,
+    }
+    let prefix = format!("perf-publish-only-{}", std::process::id());
+    let run = |count: &str| {
+        Cli::parse_from([
+            "t",
+            "--addr",
+            &addr,
+            "--publish-only",
+            "--queue-prefix",
+            &prefix,
+            "--count",
+            count,
+            "--confirm",
+            "50",
+            "--drain-timeout",
+            "0",
+            "--quiet",
+        ])
+        .a
+    };
+    let publish = warren_perf::amqp::run(run("300")).await;
+    assert!(publish.ok, "{publish:?}");
+    assert_eq!((publish.sent, publish.received), (300, 0));
+    assert_eq!(publish.queue_messages, vec![0]);
+    let read = warren_perf::amqp::run(run("0")).await;
+    assert!(read.ok, "{read:?}");
+    assert_eq!(read.queue_messages, vec![300]);
+}
