@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use crate::message::Properties;
 
 /// One subscription of a session, as the front granted it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubscriptionRecord {
     /// The topic filter as subscribed (including a `$share/<group>/` prefix).
     pub filter: String,
@@ -32,7 +32,7 @@ pub struct SubscriptionRecord {
 }
 
 /// The state of a session that outlives its connections.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionState {
     /// Subscriptions, in the order they were made (a re-subscribe replaces in place).
     pub subscriptions: Vec<SubscriptionRecord>,
@@ -64,6 +64,43 @@ impl SessionState {
         let pos = self.subscriptions.iter().position(|s| s.filter == filter)?;
         Some(self.subscriptions.remove(pos))
     }
+
+    /// Encodes the state and how long the session outlives its connection (`None`: forever)
+    /// for a durable record (JSON); [`SessionState::decode`] reads it back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warren_core::{SessionState, SubscriptionRecord};
+    ///
+    /// let mut s = SessionState::default();
+    /// s.upsert(SubscriptionRecord { filter: "webos/car/+".into(), qos: 1, no_local: false,
+    ///                               retain_as_published: false, identifier: Some(7) });
+    /// s.incoming_qos2.push(42);
+    /// let bytes = s.encode(Some(Duration::from_secs(3600)));
+    /// assert_eq!(SessionState::decode(&bytes), Some((s, Some(Duration::from_secs(3600)))));
+    /// assert_eq!(SessionState::decode(b"not json"), None);
+    /// ```
+    pub fn encode(&self, expiry: Option<Duration>) -> Vec<u8> {
+        let stored = StoredSession {
+            state: self.clone(),
+            expiry_secs: expiry.map(|d| d.as_secs()),
+        };
+        serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    /// Decodes what [`SessionState::encode`] wrote: the state and the session expiry. `None`
+    /// when the bytes are not such a record.
+    pub fn decode(bytes: &[u8]) -> Option<(SessionState, Option<Duration>)> {
+        let stored: StoredSession = serde_json::from_slice(bytes).ok()?;
+        Some((stored.state, stored.expiry_secs.map(Duration::from_secs)))
+    }
+}
+
+/// The durable form of a session (see [`SessionState::encode`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSession {
+    state: SessionState,
+    expiry_secs: Option<u64>,
 }
 
 /// Told when another connection takes over its client id. Implemented by the front; called
@@ -237,6 +274,34 @@ impl SessionRegistry {
             took_over,
             discarded,
         }
+    }
+
+    /// Puts back a session saved by an earlier run (at boot, before any connection): held by
+    /// no connection, resumable until `expires_at` (`None`: never). Replaces nothing that a
+    /// connection already holds; returns whether it was restored.
+    pub fn restore(
+        &self,
+        vhost: &str,
+        client_id: &str,
+        state: SessionState,
+        expires_at: Option<Instant>,
+    ) -> bool {
+        let token = SessionToken(self.next_token.fetch_add(1, Ordering::Relaxed));
+        let mut sessions = self.sessions.lock();
+        let key = (vhost.to_owned(), client_id.to_owned());
+        if sessions.get(&key).is_some_and(|e| e.owner.is_some()) {
+            return false;
+        }
+        sessions.insert(
+            key,
+            Entry {
+                token,
+                owner: None,
+                state,
+                expires_at,
+            },
+        );
+        true
     }
 
     /// Changes the stored state of a session the caller owns; returns false (and changes
@@ -436,6 +501,25 @@ mod tests {
             now + Duration::from_secs(2),
         );
         assert!(!c.session_present);
+    }
+
+    #[test]
+    fn restored_sessions_resume_and_expire() {
+        let r = SessionRegistry::new();
+        let now = Instant::now();
+        let mut st = SessionState::default();
+        st.upsert(sub("a/#"));
+        st.incoming_qos2.push(9);
+        let bytes = st.encode(Some(Duration::from_secs(5)));
+        let (back, expiry) = SessionState::decode(&bytes).unwrap();
+        assert!(r.restore("/", "c", back, expiry.map(|d| now + d)));
+        assert!(r.restore("/", "gone", st.clone(), Some(now)));
+        assert_eq!(r.expired(now).len(), 1);
+        let c = r.claim("/", "c", false, Arc::new(Flag::default()), now);
+        assert!(c.session_present && !c.took_over);
+        assert_eq!(c.state, st);
+        // A session a connection holds is not overwritten.
+        assert!(!r.restore("/", "c", SessionState::default(), None));
     }
 
     #[test]

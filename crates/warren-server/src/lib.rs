@@ -155,10 +155,11 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
         ));
     }
     if !config.mqtt.listeners.is_empty() {
-        let shared = MqttShared::new(
+        let shared = MqttShared::with_store(
             Arc::clone(&broker),
             mqtt_settings(&config),
             std::time::Instant::now(),
+            built.store.clone(),
         );
         for addr in &config.mqtt.listeners {
             let listener = TcpListener::bind(addr)

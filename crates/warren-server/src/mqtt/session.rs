@@ -17,7 +17,7 @@
 //!
 //! Phases: waiting for CONNECT → running → closed (the driver flushes and drops the socket).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tracing::{debug, info, warn};
 use warren_core::{
-    Channel, Connection, ConnectionInfo, CoreError, Delivery, LoginFailure, Mechanism, PendingWill,
-    Protocol, QueueOptions, RetainedMessage, SessionOwner, SessionState, SessionToken,
-    SubscriptionRecord,
+    Channel, Connection, ConnectionInfo, CoreError, Delivery, DeliverySink, LoginFailure,
+    Mechanism, PendingWill, Protocol, QueueOptions, RetainedMessage, SessionOwner, SessionState,
+    SessionToken, SubscriptionRecord, Ticket,
 };
 use warren_mqtt::topic::Filter;
 use warren_mqtt::{
@@ -105,6 +105,13 @@ pub struct MqttSession {
     kick: Arc<Kick>,
     core: Option<Arc<Connection>>,
     channel: Option<Arc<Channel>>,
+    /// The channel's sink: told when store tickets become durable.
+    sink: Option<Arc<dyn DeliverySink>>,
+    /// PUBACK / PUBREC / PUBCOMP waiting for their ticket to be on stable storage, in the
+    /// order the client's packets came (a later answer never overtakes an earlier one).
+    held: VecDeque<(Option<Ticket>, Packet)>,
+    /// The highest store ticket known durable.
+    durable_upto: u64,
     client_id: String,
     vhost: String,
     user: String,
@@ -167,11 +174,14 @@ impl MqttSession {
             phase: Phase::Connect,
             decoder,
             level: ProtocolLevel::V3_1_1,
-            out: BytesMut::with_capacity(4096),
+            out: BytesMut::new(),
             outbox,
             events: Vec::new(),
             core: None,
             channel: None,
+            sink: None,
+            held: VecDeque::new(),
+            durable_upto: 0,
             client_id: String::new(),
             vhost: String::new(),
             user: String::new(),
@@ -403,10 +413,11 @@ impl MqttSession {
                 return self.connack_refuse(ReasonCode::NotAuthorized);
             }
         };
-        let sink = Arc::new(ChannelSink {
+        let sink: Arc<dyn DeliverySink> = Arc::new(ChannelSink {
             channel: CHANNEL,
             outbox: Arc::clone(&self.outbox),
         });
+        self.sink = Some(Arc::clone(&sink));
         let channel = match conn.open_channel(CHANNEL, sink) {
             Ok(ch) => ch,
             Err(_) => return self.connack_refuse(ReasonCode::ServerUnavailable),
@@ -443,6 +454,8 @@ impl MqttSession {
         self.token = Some(claimed.token);
         self.incoming_qos2 = claimed.state.incoming_qos2.iter().copied().collect();
         self.state = claimed.state;
+        self.shared
+            .save_session(&self.vhost, &self.client_id, &self.state, self.expiry);
         self.core = Some(conn);
         self.channel = Some(channel);
         // Keep-alive, lowered to the server's cap.
@@ -522,7 +535,7 @@ impl MqttSession {
             };
             if self.incoming_qos2.contains(&id.get()) {
                 // A resend of a message we already have: acknowledge, never route it twice.
-                return self.send(&Packet::PubRec(PubAck::new(id)));
+                return self.reply(Packet::PubRec(PubAck::new(id)), None);
             }
             if self.incoming_qos2.len() >= usize::from(self.shared.settings.receive_maximum) {
                 return self.fail(ReasonCode::ReceiveMaximumExceeded, now);
@@ -547,6 +560,8 @@ impl MqttSession {
             props.clone(),
             p.payload.clone(),
         );
+        // The store ticket the answer waits for: the message's, the retained record's.
+        let mut ticket = result.as_ref().ok().and_then(|o| o.durable);
         let reason = match &result {
             Ok(outcome) if outcome.policy_rejected.is_some() => {
                 // Refused by the exchange's policy (Car2Home validation) and dead-lettered, not
@@ -562,7 +577,7 @@ impl MqttSession {
             }
             Ok(outcome) => {
                 if p.retain {
-                    self.shared.retained.retain(
+                    let retained = self.shared.retain(
                         &self.vhost,
                         RetainedMessage {
                             topic: p.topic.clone(),
@@ -574,7 +589,9 @@ impl MqttSession {
                                 .message_expiry_interval
                                 .map(|s| now + Duration::from_secs(s.into())),
                         },
+                        now,
                     );
+                    ticket = ticket.max(retained);
                 }
                 if outcome.routed == 0 {
                     ReasonCode::NoMatchingSubscribers
@@ -602,37 +619,72 @@ impl MqttSession {
             properties: warren_mqtt::Properties::default(),
         };
         match (p.qos, p.packet_id) {
-            (QoS::AtLeastOnce, Some(id)) => self.send(&Packet::PubAck(ack(id))),
+            (QoS::AtLeastOnce, Some(id)) => self.reply(Packet::PubAck(ack(id)), ticket),
             (QoS::ExactlyOnce, Some(id)) => {
                 if !reason.is_error() {
                     self.incoming_qos2.insert(id.get());
-                    self.save_qos2();
+                    ticket = ticket.max(self.save_qos2());
                 }
-                self.send(&Packet::PubRec(ack(id)));
+                self.reply(Packet::PubRec(ack(id)), ticket);
             }
             _ => {}
         }
     }
 
-    fn save_qos2(&mut self) {
+    /// Sends an answer to a client's publish once `ticket` (if any) is on stable storage,
+    /// keeping the answers in order.
+    fn reply(&mut self, packet: Packet, ticket: Option<Ticket>) {
+        let ticket = ticket.filter(|t| {
+            t.0 > self.durable_upto
+                && !self
+                    .sink
+                    .as_ref()
+                    .is_none_or(|sink| self.shared.when_durable(*t, sink))
+        });
+        if ticket.is_none() && self.held.is_empty() {
+            self.send(&packet);
+        } else {
+            self.held.push_back((ticket, packet));
+        }
+    }
+
+    /// Sends the held answers whose ticket is now durable, in order.
+    fn flush_held(&mut self) {
+        while let Some((ticket, _)) = self.held.front() {
+            if ticket.is_some_and(|t| t.0 > self.durable_upto) {
+                break;
+            }
+            if let Some((_, packet)) = self.held.pop_front() {
+                self.send(&packet);
+            }
+        }
+    }
+
+    /// Number of answers (PUBACK, PUBREC, PUBCOMP) waiting for the store.
+    pub fn held_count(&self) -> usize {
+        self.held.len()
+    }
+
+    fn save_qos2(&mut self) -> Option<Ticket> {
         let ids: Vec<u16> = self.incoming_qos2.iter().copied().collect();
-        self.update_state(|s| s.incoming_qos2 = ids);
+        self.update_state(|s| s.incoming_qos2 = ids)
     }
 
     fn on_pubrel(&mut self, id: PacketId) {
         let known = self.incoming_qos2.remove(&id.get());
-        if known {
-            self.save_qos2();
-        }
-        self.send(&Packet::PubComp(PubAck {
-            packet_id: id,
-            reason_code: if known || !self.v5() {
-                ReasonCode::Success
-            } else {
-                ReasonCode::PacketIdentifierNotFound
-            },
-            properties: warren_mqtt::Properties::default(),
-        }));
+        let ticket = if known { self.save_qos2() } else { None };
+        self.reply(
+            Packet::PubComp(PubAck {
+                packet_id: id,
+                reason_code: if known || !self.v5() {
+                    ReasonCode::Success
+                } else {
+                    ReasonCode::PacketIdentifierNotFound
+                },
+                properties: warren_mqtt::Properties::default(),
+            }),
+            ticket,
+        );
     }
 
     // ---- acknowledgements of our PUBLISHes ---------------------------------------------------
@@ -686,20 +738,32 @@ impl MqttSession {
 
     // ---- SUBSCRIBE / UNSUBSCRIBE -------------------------------------------------------------
 
-    fn update_state(&mut self, change: impl FnOnce(&mut SessionState)) {
-        if let Some(token) = self.token {
-            let key = (self.vhost.clone(), self.client_id.clone());
-            let mut copy = self.state.clone();
-            change(&mut copy);
+    /// Changes the session state (registry and, for a persistent session, the store); returns
+    /// the store ticket of the new record.
+    fn update_state(&mut self, change: impl FnOnce(&mut SessionState)) -> Option<Ticket> {
+        let token = self.token?;
+        let key = (self.vhost.clone(), self.client_id.clone());
+        let mut copy = self.state.clone();
+        change(&mut copy);
+        let owned = self
+            .shared
+            .sessions
+            .update(&key, token, |s| *s = copy.clone());
+        self.state = copy;
+        if owned {
             self.shared
-                .sessions
-                .update(&key, token, |s| *s = copy.clone());
-            self.state = copy;
+                .save_session(&self.vhost, &self.client_id, &self.state, self.expiry)
+        } else {
+            None
         }
     }
 
+    /// Options of a subscription queue: a persistent session's queues are durable (their
+    /// persistent messages survive a restart), a clean session's are not.
     fn queue_options(&self, auto_delete: bool) -> QueueOptions {
-        QueueOptions::default().auto_delete(auto_delete)
+        QueueOptions::default()
+            .auto_delete(auto_delete)
+            .durable(!auto_delete && self.expiry != Some(Duration::ZERO))
     }
 
     /// Puts one subscription in place: queue, binding, consumer. `previous` is the record it
@@ -1001,8 +1065,17 @@ impl MqttSession {
                 conn.close();
             }
             if ended {
+                self.shared.forget_session(&self.vhost, &self.client_id);
                 self.shared
                     .delete_session_queues(&self.vhost, &self.client_id);
+            } else if self
+                .shared
+                .sessions
+                .owns(&self.vhost, &self.client_id, token)
+            {
+                // The expiry may have changed at DISCONNECT (5.0).
+                self.shared
+                    .save_session(&self.vhost, &self.client_id, &self.state, self.expiry);
             }
         }
         if let Some(conn) = self.core.take() {
@@ -1024,11 +1097,15 @@ impl MqttSession {
                 OutEvent::Cancelled(tag) => {
                     self.consumers.remove(&tag);
                 }
-                // Durable-publish confirms are AMQP's; MQTT acknowledges when routed.
-                OutEvent::Confirmed(_) => {}
+                OutEvent::Confirmed(t) => {
+                    self.durable_upto = self.durable_upto.max(t.0);
+                }
             }
         }
         self.events = events;
+        if !self.held.is_empty() {
+            self.flush_held();
+        }
         if self.outbox.take_throttled() {
             if let Some(ch) = &self.channel {
                 ch.notify_writable();

@@ -1,13 +1,27 @@
 //! What every MQTT connection of one server shares: the settings, the broker, the client-id
 //! registry, the retained messages, and the periodic sweep (expired sessions, delayed wills).
+//!
+//! With a durable store, retained messages and persistent sessions are also written to it as
+//! key-value records and read back at boot ([`MqttShared::with_store`]):
+//!
+//! * namespace `mqtt.retained`, key `{vhost}\0{topic}`: one byte QoS, the expiry as u64 LE
+//!   milliseconds since the Unix epoch (0: never), then the message as
+//!   [`warren_core::store::encode_message`] writes it (routing key = topic).
+//! * namespace `mqtt.sessions`, key `{vhost}\0{client id}`: [`SessionState::encode`] — the
+//!   subscriptions, the QoS 2 ids received and not released, and the session expiry. A
+//!   restored session counts as disconnected at boot: it expires that long after the restart.
+//!
+//! The session's messages are in its durable `…qos0` / `…qos1` queues (persistent sessions
+//! only), which the store keeps like any durable queue.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
+use warren_core::store::{decode_message, encode_message, Store};
 use warren_core::{
-    Broker, ConnectionInfo, Delivery, DeliverySink, PendingWill, Protocol, RetainedMessage,
-    RetainedStore, SessionRegistry,
+    Broker, ConnectionInfo, Delivery, DeliverySink, Message, PendingWill, Protocol,
+    RetainedMessage, RetainedStore, SessionRegistry, SessionState, StorageFactory, Ticket,
 };
 
 use super::convert;
@@ -67,7 +81,6 @@ impl Default for MqttSettings {
 }
 
 /// State shared by the MQTT connections of one server.
-#[derive(Debug)]
 pub struct MqttShared {
     /// The broker core.
     pub broker: Arc<Broker>,
@@ -79,6 +92,43 @@ pub struct MqttShared {
     pub retained: RetainedStore,
     /// The origin of the millisecond clock used in message-expiry headers.
     pub epoch: Instant,
+    /// The durable store (retained messages and persistent sessions), when there is one.
+    pub store: Option<Arc<Store>>,
+    /// The store's factory, for waiting on tickets (`when_durable`).
+    durability: Option<Arc<dyn StorageFactory>>,
+}
+
+impl std::fmt::Debug for MqttShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttShared")
+            .field("settings", &self.settings)
+            .field("sessions", &self.sessions)
+            .field("retained", &self.retained)
+            .field("durable", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key-value namespace of retained messages.
+const NS_RETAINED: &str = "mqtt.retained";
+/// Key-value namespace of persistent sessions.
+const NS_SESSIONS: &str = "mqtt.sessions";
+
+fn kv_key(vhost: &str, name: &str) -> String {
+    format!("{vhost}\0{name}")
+}
+
+/// Milliseconds since the Unix epoch of `at` (an `Instant`, with `now` ↔ `wall`).
+fn wall_ms(at: Instant, now: Instant, wall: SystemTime) -> u64 {
+    let t = if at >= now {
+        wall.checked_add(at - now)
+    } else {
+        wall.checked_sub(now - at)
+    };
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(1, |d| {
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+        })
 }
 
 /// A sink for connections that only publish (wills): nothing is ever consumed on them.
@@ -92,13 +142,161 @@ impl DeliverySink for NoDeliveries {
 impl MqttShared {
     /// Shared state for a server; `now` starts the message-expiry clock.
     pub fn new(broker: Arc<Broker>, settings: MqttSettings, now: Instant) -> Arc<MqttShared> {
-        Arc::new(MqttShared {
+        MqttShared::with_store(broker, settings, now, None)
+    }
+
+    /// Shared state whose retained messages and persistent sessions are kept in `store` (when
+    /// given): what an earlier run saved there is restored now, expiries counted from `now`.
+    pub fn with_store(
+        broker: Arc<Broker>,
+        settings: MqttSettings,
+        now: Instant,
+        store: Option<Arc<Store>>,
+    ) -> Arc<MqttShared> {
+        let shared = MqttShared {
             broker,
             settings,
             sessions: SessionRegistry::new(),
             retained: RetainedStore::new(),
             epoch: now,
-        })
+            durability: store.as_ref().map(|s| s.factory()),
+            store,
+        };
+        shared.restore(now);
+        Arc::new(shared)
+    }
+
+    fn restore(&self, now: Instant) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let wall = SystemTime::now();
+        let now_ms = wall_ms(now, now, wall);
+        let (mut retained, mut sessions) = (0usize, 0usize);
+        for (key, value) in store.kv_list(NS_RETAINED) {
+            let Some((vhost, topic)) = key.split_once('\0') else {
+                continue;
+            };
+            let decoded = match value.split_first() {
+                Some((&qos, rest)) if rest.len() >= 8 => {
+                    let (exp, body) = rest.split_at(8);
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(exp);
+                    decode_message(body)
+                        .ok()
+                        .map(|m| (qos, u64::from_le_bytes(b), m))
+                }
+                _ => None,
+            };
+            let Some((qos, expires_ms, m)) = decoded else {
+                warn!(%key, "unreadable retained message record dropped");
+                store.kv_delete(NS_RETAINED, &key);
+                continue;
+            };
+            let expires_at = match expires_ms {
+                0 => None,
+                t if t <= now_ms => {
+                    store.kv_delete(NS_RETAINED, &key);
+                    continue;
+                }
+                t => now.checked_add(Duration::from_millis(t - now_ms)),
+            };
+            self.retained.retain(
+                vhost,
+                RetainedMessage {
+                    topic: topic.to_owned(),
+                    qos,
+                    properties: m.properties,
+                    payload: m.body,
+                    expires_at,
+                },
+            );
+            retained += 1;
+        }
+        for (key, value) in store.kv_list(NS_SESSIONS) {
+            let restored = key.split_once('\0').zip(SessionState::decode(&value));
+            let Some(((vhost, client_id), (state, expiry))) = restored else {
+                warn!(%key, "unreadable MQTT session record dropped");
+                store.kv_delete(NS_SESSIONS, &key);
+                continue;
+            };
+            self.sessions.restore(
+                vhost,
+                client_id,
+                state,
+                expiry.and_then(|d| now.checked_add(d)),
+            );
+            sessions += 1;
+        }
+        if retained + sessions > 0 {
+            info!(retained, sessions, "MQTT state restored from the store");
+        }
+    }
+
+    /// Stores (or, with an empty payload, clears) a retained message; with a store, writes it
+    /// there too and returns the ticket to wait for before acknowledging the publish.
+    pub fn retain(&self, vhost: &str, message: RetainedMessage, now: Instant) -> Option<Ticket> {
+        let store = self.store.as_ref();
+        let key = kv_key(vhost, &message.topic);
+        if message.payload.is_empty() {
+            self.retained.clear(vhost, &message.topic);
+            store.map(|s| s.kv_delete(NS_RETAINED, &key));
+            return None;
+        }
+        let ticket = store.map(|s| {
+            let expires = message
+                .expires_at
+                .map_or(0, |at| wall_ms(at, now, SystemTime::now()));
+            let m = Message::new(
+                "",
+                message.topic.clone(),
+                message.properties.clone(),
+                message.payload.clone(),
+            );
+            let mut value = Vec::with_capacity(9 + message.payload.len() + 64);
+            value.push(message.qos);
+            value.extend_from_slice(&expires.to_le_bytes());
+            value.extend_from_slice(&encode_message(&m));
+            s.kv_put(NS_RETAINED, &key, &value)
+        });
+        self.retained.retain(vhost, message);
+        ticket
+    }
+
+    /// Writes a persistent session's state (with a store); `expiry` `Some(ZERO)` (a clean
+    /// session) deletes it instead. Returns the ticket to wait for.
+    pub fn save_session(
+        &self,
+        vhost: &str,
+        client_id: &str,
+        state: &SessionState,
+        expiry: Option<Duration>,
+    ) -> Option<Ticket> {
+        let store = self.store.as_ref()?;
+        if expiry == Some(Duration::ZERO) {
+            store.kv_delete(NS_SESSIONS, &kv_key(vhost, client_id));
+            return None;
+        }
+        Some(store.kv_put(
+            NS_SESSIONS,
+            &kv_key(vhost, client_id),
+            &state.encode(expiry),
+        ))
+    }
+
+    /// Deletes a session's record (it ended).
+    pub fn forget_session(&self, vhost: &str, client_id: &str) {
+        if let Some(store) = &self.store {
+            store.kv_delete(NS_SESSIONS, &kv_key(vhost, client_id));
+        }
+    }
+
+    /// True when `ticket` is durable already; otherwise `sink` is told
+    /// ([`DeliverySink::confirmed`]) once it is.
+    pub fn when_durable(&self, ticket: Ticket, sink: &Arc<dyn DeliverySink>) -> bool {
+        self.durability
+            .as_ref()
+            .is_none_or(|f| f.when_durable(ticket, sink))
     }
 
     /// Milliseconds since the epoch of this shared state.
@@ -139,7 +337,7 @@ impl MqttShared {
         match result {
             Ok(_) => {
                 if will.retain {
-                    self.retained.retain(
+                    self.retain(
                         &will.vhost,
                         RetainedMessage {
                             topic: will.topic.clone(),
@@ -148,6 +346,7 @@ impl MqttShared {
                             payload: will.payload.clone(),
                             expires_at: None,
                         },
+                        Instant::now(),
                     );
                 }
                 debug!(client = %will.client_id, topic = %will.topic, "will published");
@@ -176,6 +375,7 @@ impl MqttShared {
     pub fn sweep(&self, now: Instant) {
         for s in self.sessions.expired(now) {
             debug!(client = %s.client_id, vhost = %s.vhost, "session expired");
+            self.forget_session(&s.vhost, &s.client_id);
             self.delete_session_queues(&s.vhost, &s.client_id);
         }
         for will in self.sessions.due_wills(now) {

@@ -1,0 +1,447 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests: a panic is the failure report
+//! MQTT durability of the real `warren` binary on a data directory: a QoS 1 publisher while the
+//! broker is killed with SIGKILL at random moments (every PUBACKed message reaches the
+//! persistent session after the restarts; duplicates allowed, none lost), and restarts keeping
+//! retained messages and a persistent session's subscriptions.
+//!
+//! The clients are small blocking MQTT 3.1.1 clients over `warren-mqtt`'s codec, so the test
+//! controls packet identifiers exactly. These tests start their own broker processes, so they
+//! do nothing under `WARREN_TEST_BROKER`.
+
+mod node;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::num::NonZeroU16;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use node::{skip_under_external, Node, Rng};
+use warren_mqtt::{
+    Connect, Decoder, Packet, ProtocolLevel, PubAck, Publish, QoS, Subscribe, Subscription,
+    SubscriptionOptions,
+};
+
+const LEVEL: ProtocolLevel = ProtocolLevel::V3_1_1;
+
+/// A blocking MQTT 3.1.1 client.
+struct Client {
+    stream: TcpStream,
+    decoder: Decoder,
+    buf: BytesMut,
+}
+
+impl Client {
+    /// Connects; returns the client and CONNACK's session-present flag.
+    fn connect(addr: SocketAddr, id: &str, clean: bool) -> std::io::Result<(Client, bool)> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        let mut decoder = Decoder::new();
+        decoder.set_level(LEVEL);
+        let mut c = Client {
+            stream,
+            decoder,
+            buf: BytesMut::new(),
+        };
+        c.send(&Packet::Connect(Box::new(Connect {
+            level: LEVEL,
+            clean_start: clean,
+            keep_alive: 60,
+            client_id: id.into(),
+            will: None,
+            username: Some("guest".into()),
+            password: Some(Bytes::from_static(b"guest")),
+            properties: Default::default(),
+        })))?;
+        match c.recv(Duration::from_secs(10))? {
+            Some(Packet::ConnAck(a)) if !a.reason_code.is_error() => Ok((c, a.session_present)),
+            other => panic!("no CONNACK: {other:?}"),
+        }
+    }
+
+    fn send(&mut self, p: &Packet) -> std::io::Result<()> {
+        let mut out = BytesMut::new();
+        p.encode(LEVEL, &mut out).unwrap();
+        self.stream.write_all(&out)
+    }
+
+    /// The next packet, or `None` after `timeout` without one.
+    fn recv(&mut self, timeout: Duration) -> std::io::Result<Option<Packet>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(p) = self.decoder.decode(&mut self.buf).unwrap() {
+                return Ok(Some(p));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.stream.set_read_timeout(Some(left))?;
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "closed",
+                    ))
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn subscribe(&mut self, filter: &str, qos: QoS) {
+        self.send(&Packet::Subscribe(Subscribe {
+            packet_id: NonZeroU16::new(1).unwrap(),
+            properties: Default::default(),
+            subscriptions: vec![Subscription {
+                filter: filter.into(),
+                options: SubscriptionOptions {
+                    qos,
+                    ..Default::default()
+                },
+            }],
+        }))
+        .unwrap();
+        loop {
+            match self.recv(Duration::from_secs(10)).unwrap() {
+                Some(Packet::SubAck(_)) => return,
+                Some(_) => {}
+                None => panic!("no SUBACK"),
+            }
+        }
+    }
+
+    fn publish(&mut self, topic: &str, qos: QoS, retain: bool, id: u16, payload: Bytes) {
+        self.send(&Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic: topic.into(),
+            packet_id: NonZeroU16::new(id),
+            properties: Default::default(),
+            payload,
+        }))
+        .unwrap();
+    }
+
+    /// Receives PUBLISHes (acknowledging QoS 1 ones) until `idle` passes without one.
+    fn drain(&mut self, idle: Duration) -> Vec<Publish> {
+        let mut got = Vec::new();
+        while let Some(p) = self.recv(idle).unwrap() {
+            if let Packet::Publish(p) = p {
+                if let (QoS::AtLeastOnce, Some(id)) = (p.qos, p.packet_id) {
+                    self.send(&Packet::PubAck(PubAck::new(id))).unwrap();
+                }
+                got.push(p);
+            }
+        }
+        got
+    }
+
+    fn disconnect(mut self) {
+        let _ = self.send(&Packet::Disconnect(Default::default()));
+    }
+}
+
+fn seq_of(payload: &[u8]) -> u64 {
+    u64::from_be_bytes(payload.try_into().unwrap())
+}
+
+fn mqtt_node() -> Node {
+    let mut node = Node::new("always");
+    node.mqtt = true;
+    node
+}
+
+/// Publishes QoS 1 messages `crash/<n>` with a window of unacknowledged ones until the
+/// connection fails or `stop` is set; every PUBACKed sequence number goes to `acked`.
+fn publish_until_dead(
+    addr: SocketAddr,
+    first: u64,
+    stop: &AtomicBool,
+    acked: &Mutex<BTreeSet<u64>>,
+) -> u64 {
+    let Ok((mut c, _)) = Client::connect(addr, "crash-pub", true) else {
+        return first;
+    };
+    const WINDOW: u64 = 32;
+    // Packet id i % WINDOW + 1 carries sequence number `seq_by_slot[i % WINDOW]`.
+    let mut seq_by_slot = [None::<u64>; WINDOW as usize];
+    let mut next = first;
+    let mut outstanding = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        while outstanding < WINDOW {
+            let slot = next % WINDOW;
+            if seq_by_slot[slot as usize].is_some() {
+                break;
+            }
+            seq_by_slot[slot as usize] = Some(next);
+            let payload = Bytes::copy_from_slice(&next.to_be_bytes());
+            let id = u16::try_from(slot + 1).unwrap();
+            if c.send(&Packet::Publish(Publish {
+                dup: false,
+                qos: QoS::AtLeastOnce,
+                retain: false,
+                topic: format!("crash/{}", next % 7),
+                packet_id: NonZeroU16::new(id),
+                properties: Default::default(),
+                payload,
+            }))
+            .is_err()
+            {
+                return next;
+            }
+            next += 1;
+            outstanding += 1;
+        }
+        match c.recv(Duration::from_millis(200)) {
+            Ok(Some(Packet::PubAck(a))) => {
+                let slot = usize::from(a.packet_id.get() - 1);
+                let seq = seq_by_slot[slot].take().expect("PUBACK for an unused id");
+                acked.lock().unwrap().insert(seq);
+                outstanding -= 1;
+            }
+            Ok(_) => {}
+            Err(_) => return next,
+        }
+    }
+    next
+}
+
+#[test]
+fn sigkill_never_loses_a_pubacked_qos1_message() {
+    if skip_under_external("sigkill_never_loses_a_pubacked_qos1_message") {
+        return;
+    }
+    let mut rng = Rng::new();
+    let mut node = mqtt_node();
+    node.start();
+    // The persistent session: subscribed, then gone (its queue keeps collecting).
+    let (mut sub, present) = Client::connect(node.mqtt_addr, "crash-sub", false).unwrap();
+    assert!(!present);
+    sub.subscribe("crash/#", QoS::AtLeastOnce);
+    sub.disconnect();
+
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let received = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut next = 0u64;
+    let cycles = 4;
+    for cycle in 0..cycles {
+        let stop = Arc::new(AtomicBool::new(false));
+        // The session's subscriber consumes part of the time, so some messages are in flight
+        // to it when the broker dies.
+        let consumer = if rng.chance(0.5) {
+            let (node_addr, received, stop) = (node.mqtt_addr, received.clone(), stop.clone());
+            Some(std::thread::spawn(move || {
+                let Ok((mut c, present)) = Client::connect(node_addr, "crash-sub", false) else {
+                    return;
+                };
+                assert!(present, "the persistent session is gone");
+                while !stop.load(Ordering::Relaxed) {
+                    match c.recv(Duration::from_millis(100)) {
+                        Ok(Some(Packet::Publish(p))) => {
+                            received.lock().unwrap().insert(seq_of(&p.payload));
+                            if let Some(id) = p.packet_id {
+                                if c.send(&Packet::PubAck(PubAck::new(id))).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            }))
+        } else {
+            None
+        };
+        let kill_after = Duration::from_millis(rng.range(200, 1500));
+        let publisher = {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            let addr = node.mqtt_addr;
+            std::thread::spawn(move || publish_until_dead(addr, next, &stop, &acked))
+        };
+        std::thread::sleep(kill_after);
+        node.kill9();
+        stop.store(true, Ordering::Relaxed);
+        next = publisher.join().unwrap();
+        if let Some(c) = consumer {
+            c.join().unwrap();
+        }
+        println!(
+            "cycle {cycle}: killed after {kill_after:?}, {} acked so far, {} received",
+            acked.lock().unwrap().len(),
+            received.lock().unwrap().len()
+        );
+        node.start();
+    }
+    // The resumed session gets everything it has not acknowledged yet.
+    let (mut sub, present) = Client::connect(node.mqtt_addr, "crash-sub", false).unwrap();
+    assert!(
+        present,
+        "the persistent session did not survive the restarts"
+    );
+    for p in sub.drain(Duration::from_secs(2)) {
+        received.lock().unwrap().insert(seq_of(&p.payload));
+    }
+    let acked = acked.lock().unwrap();
+    let received = received.lock().unwrap();
+    assert!(acked.len() > 10, "too few publishes to test anything");
+    let lost: Vec<u64> = acked.difference(&received).copied().collect();
+    assert!(
+        lost.is_empty(),
+        "{} PUBACKed messages lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+}
+
+#[test]
+fn retained_messages_survive_a_restart() {
+    if skip_under_external("retained_messages_survive_a_restart") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut c, _) = Client::connect(node.mqtt_addr, "retainer", true).unwrap();
+    c.publish(
+        "ret/a",
+        QoS::AtLeastOnce,
+        true,
+        1,
+        Bytes::from_static(b"one"),
+    );
+    c.publish(
+        "ret/b",
+        QoS::AtMostOnce,
+        true,
+        0,
+        Bytes::from_static(b"two"),
+    );
+    c.publish(
+        "ret/c",
+        QoS::AtLeastOnce,
+        true,
+        2,
+        Bytes::from_static(b"three"),
+    );
+    // Cleared again: must not come back.
+    c.publish("ret/c", QoS::AtLeastOnce, true, 3, Bytes::new());
+    let mut acks = 0;
+    while acks < 3 {
+        match c.recv(Duration::from_secs(10)).unwrap() {
+            Some(Packet::PubAck(_)) => acks += 1,
+            Some(_) => {}
+            None => panic!("missing PUBACK"),
+        }
+    }
+    c.disconnect();
+    // QoS 0 ret/b has no acknowledgement to wait for: give the writer a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    node.restart();
+    let (mut c, _) = Client::connect(node.mqtt_addr, "reader", true).unwrap();
+    c.subscribe("ret/#", QoS::AtLeastOnce);
+    let mut got: Vec<(String, Vec<u8>, bool)> = c
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| (p.topic, p.payload.to_vec(), p.retain))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("ret/a".into(), b"one".to_vec(), true),
+            ("ret/b".into(), b"two".to_vec(), true),
+        ]
+    );
+}
+
+#[test]
+fn a_persistent_sessions_subscriptions_and_queued_messages_survive_a_restart() {
+    if skip_under_external("a_persistent_sessions_subscriptions_and_queued_messages_survive") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "keeper", false).unwrap();
+    s.subscribe("keep/+/x", QoS::AtLeastOnce);
+    s.disconnect();
+    let (mut p, _) = Client::connect(node.mqtt_addr, "feeder", true).unwrap();
+    p.publish(
+        "keep/1/x",
+        QoS::AtLeastOnce,
+        false,
+        1,
+        Bytes::from_static(b"queued"),
+    );
+    assert!(matches!(
+        p.recv(Duration::from_secs(10)).unwrap(),
+        Some(Packet::PubAck(_))
+    ));
+    p.disconnect();
+    node.restart();
+    // Before the session is back: the binding is still there and keeps collecting.
+    let (mut p, _) = Client::connect(node.mqtt_addr, "feeder", true).unwrap();
+    p.publish(
+        "keep/2/x",
+        QoS::AtLeastOnce,
+        false,
+        1,
+        Bytes::from_static(b"after"),
+    );
+    p.publish(
+        "keep/2/y",
+        QoS::AtLeastOnce,
+        false,
+        2,
+        Bytes::from_static(b"no"),
+    );
+    for _ in 0..2 {
+        assert!(matches!(
+            p.recv(Duration::from_secs(10)).unwrap(),
+            Some(Packet::PubAck(_))
+        ));
+    }
+    p.disconnect();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "keeper", false).unwrap();
+    assert!(present, "session not restored");
+    let got: Vec<Vec<u8>> = s
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(got, vec![b"queued".to_vec(), b"after".to_vec()]);
+    // The subscription itself is live again: new messages arrive on this connection.
+    let (mut p, _) = Client::connect(node.mqtt_addr, "feeder", true).unwrap();
+    p.publish(
+        "keep/3/x",
+        QoS::AtLeastOnce,
+        false,
+        1,
+        Bytes::from_static(b"live"),
+    );
+    let got: Vec<Vec<u8>> = s
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(got, vec![b"live".to_vec()]);
+}
