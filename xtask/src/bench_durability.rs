@@ -80,6 +80,8 @@ struct Row {
     broker: &'static str,
     messages: u64,
     publish_rate: f64,
+    /// The first start, on an empty data directory.
+    empty_start_s: f64,
     idle_kib: u64,
     rss_before_kib: u64,
     recovery_s: f64,
@@ -166,7 +168,9 @@ fn start(kind: Kind, bin: &Path, dir: &Path) -> Result<Broker, String> {
 
 fn run_one(kind: Kind, n: u64, bin: &Path, perf: &Path, dir: &Path) -> Result<Row, String> {
     eprintln!("==> {}: {n} persistent messages", kind_name(kind));
+    let t = Instant::now();
     let broker = start(kind, bin, dir)?;
+    let empty_start_s = t.elapsed().as_secs_f64();
     let addr = broker.amqp.clone().ok_or("no AMQP listener")?;
     std::thread::sleep(Duration::from_secs(1));
     let idle_kib = rss_kib(broker.pid).unwrap_or(0);
@@ -205,6 +209,7 @@ fn run_one(kind: Kind, n: u64, bin: &Path, perf: &Path, dir: &Path) -> Result<Ro
         broker: kind_name(kind),
         messages: n,
         publish_rate,
+        empty_start_s,
         idle_kib,
         rss_before_kib,
         recovery_s,
@@ -306,15 +311,17 @@ fn render(o: &Options, rows: &[Row], notes: &[String], took: Duration) -> String
          starting the process until it serves AMQP (Warren: its `READY` line, printed once the \
          message store has recovered; RabbitMQ: the AMQP port accepting). *Depth readable* is \
          the time until a queue.declare answered with the message count, which is checked \
-         against what was published. *Bytes/message* is (RSS - RSS of the same node empty, \
+         against what was published. *Empty start* is the first start of the same node on an \
+         empty data directory, for comparison. *Bytes/message* is (RSS - RSS of the same node empty, \
          sampled 1 s after its first start) / messages.\n"
     );
     let _ = writeln!(
         s,
         "| broker | messages | publish msg/s | RSS before kill | recovery | depth readable | \
-         RSS after recovery | bytes/message (before / after) | depth after restart | empty RSS |"
+         RSS after recovery | bytes/message (before / after) | depth after restart | empty RSS | \
+         empty start |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
     for r in rows {
         let per =
             |kib: u64| kib.saturating_sub(r.idle_kib) as f64 * 1024.0 / r.messages.max(1) as f64;
@@ -325,7 +332,7 @@ fn render(o: &Options, rows: &[Row], notes: &[String], took: Duration) -> String
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.0} | {} | {:.2} s | {:.2} s | {} | {:.0} / {:.0} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {:.2} s | {:.2} s | {} | {:.0} / {:.0} | {} | {} | {:.2} s |",
             r.broker,
             r.messages,
             r.publish_rate,
@@ -336,7 +343,8 @@ fn render(o: &Options, rows: &[Row], notes: &[String], took: Duration) -> String
             per(r.rss_before_kib),
             per(r.rss_after_kib),
             depth,
-            mib(r.idle_kib)
+            mib(r.idle_kib),
+            r.empty_start_s
         );
     }
     if !notes.is_empty() {
