@@ -445,3 +445,61 @@ fn a_persistent_sessions_subscriptions_and_queued_messages_survive_a_restart() {
         .collect();
     assert_eq!(got, vec![b"live".to_vec()]);
 }
+
+#[test]
+fn qos2_state_received_but_not_released_survives_a_restart() {
+    if skip_under_external("qos2_state_received_but_not_released_survives_a_restart") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "q2-sub", false).unwrap();
+    s.subscribe("q2/#", QoS::AtLeastOnce);
+    s.disconnect();
+    // PUBLISH QoS 2, PUBREC received, then the broker dies before PUBREL.
+    let (mut p, _) = Client::connect(node.mqtt_addr, "q2-pub", false).unwrap();
+    p.publish(
+        "q2/a",
+        QoS::ExactlyOnce,
+        false,
+        7,
+        Bytes::from_static(b"once"),
+    );
+    assert!(matches!(
+        p.recv(Duration::from_secs(10)).unwrap(),
+        Some(Packet::PubRec(a)) if a.packet_id.get() == 7
+    ));
+    node.restart();
+    // The client resends the PUBLISH (DUP): it is acknowledged but not routed a second time.
+    let (mut p, present) = Client::connect(node.mqtt_addr, "q2-pub", false).unwrap();
+    assert!(present);
+    p.send(&Packet::Publish(Publish {
+        dup: true,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "q2/a".into(),
+        packet_id: NonZeroU16::new(7),
+        properties: Default::default(),
+        payload: Bytes::from_static(b"once"),
+    }))
+    .unwrap();
+    assert!(matches!(
+        p.recv(Duration::from_secs(10)).unwrap(),
+        Some(Packet::PubRec(a)) if a.packet_id.get() == 7
+    ));
+    p.send(&Packet::PubRel(PubAck::new(NonZeroU16::new(7).unwrap())))
+        .unwrap();
+    assert!(matches!(
+        p.recv(Duration::from_secs(10)).unwrap(),
+        Some(Packet::PubComp(a)) if a.packet_id.get() == 7 && !a.reason_code.is_error()
+    ));
+    p.disconnect();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "q2-sub", false).unwrap();
+    assert!(present);
+    let got: Vec<Vec<u8>> = s
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(got, vec![b"once".to_vec()]);
+}

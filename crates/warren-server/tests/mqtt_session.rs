@@ -237,3 +237,95 @@ fn garbage_before_connect_closes_silently_and_takeover_kicks() {
     );
     assert!(a.session.is_closed() && b.session.is_connected());
 }
+
+#[test]
+fn answers_to_durable_publishes_wait_for_the_store_and_stay_in_order() {
+    use warren_core::store::{Store, StoreConfig};
+    use warren_core::User;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(StoreConfig::new(dir.path())).unwrap());
+    let broker = Arc::new(Broker::with_storage(
+        BrokerConfig::default(),
+        store.factory(),
+    ));
+    broker.add_vhost("/");
+    broker.put_user(User::new("guest", "guest", vec!["administrator".into()]));
+    broker
+        .set_permissions("guest", "/", ".*", ".*", ".*")
+        .unwrap();
+    broker
+        .declare_exchange(
+            "/",
+            "webos.topic",
+            ExchangeOptions::new(ExchangeKind::Topic).durable(true),
+        )
+        .unwrap();
+    store.attach(&broker).unwrap();
+    let settings = MqttSettings {
+        exchange: "webos.topic".into(),
+        ..MqttSettings::default()
+    };
+    let now = Instant::now();
+    let sh = MqttShared::with_store(broker, settings, now, Some(Arc::clone(&store)));
+    // A persistent session: its QoS 1 queue is durable, so QoS 1 publishes go to the log.
+    let mut sub = Client::new(&sh, now);
+    sub.connect(ProtocolLevel::V3_1_1, "keeper", false, None, now);
+    sub.subscribe("webos/car/#", QoS::AtLeastOnce, now);
+    let mut publ = Client::new(&sh, now);
+    publ.connect(ProtocolLevel::V3_1_1, "pub", true, None, now);
+    // Durable (routed to the durable queue) and not (no subscriber) publishes, interleaved.
+    let mut expected = Vec::new();
+    for i in 1..=40u16 {
+        let topic = if i % 3 == 0 {
+            "webos/home/x"
+        } else {
+            "webos/car/x"
+        };
+        publ.send(publish(topic, QoS::AtLeastOnce, Some(i), b"m"), now);
+        expected.push(i);
+    }
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acked.len() < expected.len() && Instant::now() < deadline {
+        for p in publ.recv(now) {
+            match p {
+                Packet::PubAck(a) => acked.push(a.packet_id.get()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(acked, expected, "PUBACKs out of order or missing");
+    assert_eq!(publ.session.held_count(), 0);
+    // The session record is in the store too.
+    assert_eq!(store.kv_list("mqtt.sessions").len(), 1);
+    store.close();
+}
+
+#[test]
+fn a_persistent_connection_resumes_a_clean_sessions_queue() {
+    let now = Instant::now();
+    let sh = shared(now);
+    // A clean session's queue is not durable; a persistent takeover keeps using it.
+    let mut a = Client::new(&sh, now);
+    a.connect(ProtocolLevel::V3_1_1, "switcher", true, None, now);
+    a.subscribe("webos/car/#", QoS::AtLeastOnce, now);
+    let mut b = Client::new(&sh, now);
+    match b.connect(ProtocolLevel::V3_1_1, "switcher", false, None, now) {
+        Packet::ConnAck(c) => assert!(c.session_present),
+        other => panic!("unexpected {other:?}"),
+    }
+    a.recv(now);
+    assert!(a.session.is_closed());
+    let mut publ = Client::new(&sh, now);
+    publ.connect(ProtocolLevel::V3_1_1, "pub", true, None, now);
+    publ.send(
+        publish("webos/car/x", QoS::AtLeastOnce, Some(1), b"hi"),
+        now,
+    );
+    let got = b.recv(now);
+    assert!(
+        matches!(got.as_slice(), [Packet::Publish(p)] if p.payload == Bytes::from_static(b"hi")),
+        "{got:?}"
+    );
+}

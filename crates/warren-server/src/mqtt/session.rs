@@ -804,7 +804,16 @@ impl MqttSession {
             }
         }
         let queue = convert::subscription_queue(&self.client_id, class);
-        ch.queue_declare(&queue, self.queue_options(false), false)?;
+        match ch.queue_declare(&queue, self.queue_options(false), false) {
+            // Declared durable by a persistent connection of the session and now resumed by
+            // a clean one (or the other way round): keep the queue and its messages.
+            Err(CoreError::Inequivalent { .. }) => {
+                ch.queue_declare(&queue, self.queue_options(false), true)?;
+            }
+            other => {
+                other?;
+            }
+        }
         ch.queue_bind(&queue, &exchange, &pattern, &table)?;
         let tag = if class == 0 { TAG_QOS0 } else { TAG_QOS1 };
         if !self.consumers.contains(tag) {
