@@ -102,14 +102,19 @@ impl RetainedStore {
         out
     }
 
-    /// Drops expired messages everywhere; returns how many.
-    pub fn purge_expired(&self, now: Instant) -> usize {
+    /// Drops expired messages everywhere; returns their (vhost, topic), so that a durable copy
+    /// can be deleted too.
+    pub fn purge_expired(&self, now: Instant) -> Vec<(String, String)> {
         let mut vhosts = self.vhosts.write();
-        let mut dropped = 0;
-        for topics in vhosts.values_mut() {
-            let before = topics.len();
-            topics.retain(|_, m| m.expires_at.is_none_or(|t| t > now));
-            dropped += before - topics.len();
+        let mut dropped = Vec::new();
+        for (vhost, topics) in vhosts.iter_mut() {
+            topics.retain(|topic, m| {
+                let keep = m.expires_at.is_none_or(|t| t > now);
+                if !keep {
+                    dropped.push((vhost.clone(), topic.clone()));
+                }
+                keep
+            });
         }
         vhosts.retain(|_, t| !t.is_empty());
         dropped
@@ -172,7 +177,10 @@ mod tests {
         assert_eq!(s.matching("/", "t", now).len(), 1);
         let later = now + Duration::from_secs(6);
         assert!(s.matching("/", "t", later).is_empty());
-        assert_eq!(s.purge_expired(later), 1);
+        assert_eq!(
+            s.purge_expired(later),
+            vec![("/".to_owned(), "t".to_owned())]
+        );
         assert_eq!(s.len("/"), 0);
     }
 }

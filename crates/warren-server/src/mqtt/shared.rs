@@ -96,6 +96,8 @@ pub struct MqttShared {
     pub store: Option<Arc<Store>>,
     /// The store's factory, for waiting on tickets (`when_durable`).
     durability: Option<Arc<dyn StorageFactory>>,
+    /// Serializes changes of retained messages, so the store and `retained` agree.
+    retain_lock: parking_lot::Mutex<()>,
 }
 
 impl std::fmt::Debug for MqttShared {
@@ -160,6 +162,7 @@ impl MqttShared {
             retained: RetainedStore::new(),
             epoch: now,
             durability: store.as_ref().map(|s| s.factory()),
+            retain_lock: parking_lot::Mutex::new(()),
             store,
         };
         shared.restore(now);
@@ -238,6 +241,7 @@ impl MqttShared {
     pub fn retain(&self, vhost: &str, message: RetainedMessage, now: Instant) -> Option<Ticket> {
         let store = self.store.as_ref();
         let key = kv_key(vhost, &message.topic);
+        let _serial = self.retain_lock.lock();
         if message.payload.is_empty() {
             self.retained.clear(vhost, &message.topic);
             store.map(|s| s.kv_delete(NS_RETAINED, &key));
@@ -381,6 +385,12 @@ impl MqttShared {
         for will in self.sessions.due_wills(now) {
             self.publish_will(&will);
         }
-        self.retained.purge_expired(now);
+        let _serial = self.retain_lock.lock();
+        let purged = self.retained.purge_expired(now);
+        if let Some(store) = &self.store {
+            for (vhost, topic) in purged {
+                store.kv_delete(NS_RETAINED, &kv_key(&vhost, &topic));
+            }
+        }
     }
 }
