@@ -454,8 +454,7 @@ impl MqttSession {
         self.token = Some(claimed.token);
         self.incoming_qos2 = claimed.state.incoming_qos2.iter().copied().collect();
         self.state = claimed.state;
-        self.shared
-            .save_session(&self.vhost, &self.client_id, &self.state, self.expiry);
+        self.save_session();
         self.core = Some(conn);
         self.channel = Some(channel);
         // Keep-alive, lowered to the server's cap.
@@ -745,16 +744,26 @@ impl MqttSession {
         let key = (self.vhost.clone(), self.client_id.clone());
         let mut copy = self.state.clone();
         change(&mut copy);
-        let owned = self
-            .shared
-            .sessions
-            .update(&key, token, |s| *s = copy.clone());
+        let shared = &self.shared;
+        let mut ticket = None;
+        // Saved under the registry's lock: a takeover's record is never overwritten by the
+        // connection it replaced.
+        shared.sessions.update(&key, token, |s| {
+            *s = copy.clone();
+            ticket = shared.save_session(&key.0, &key.1, s, self.expiry);
+        });
         self.state = copy;
-        if owned {
-            self.shared
-                .save_session(&self.vhost, &self.client_id, &self.state, self.expiry)
-        } else {
-            None
+        ticket
+    }
+
+    /// Writes the session's record again (while this connection owns it).
+    fn save_session(&self) {
+        if let Some(token) = self.token {
+            let key = (self.vhost.clone(), self.client_id.clone());
+            let shared = &self.shared;
+            shared.sessions.update(&key, token, |s| {
+                shared.save_session(&key.0, &key.1, s, self.expiry);
+            });
         }
     }
 
@@ -1077,14 +1086,11 @@ impl MqttSession {
                 self.shared.forget_session(&self.vhost, &self.client_id);
                 self.shared
                     .delete_session_queues(&self.vhost, &self.client_id);
-            } else if self
-                .shared
-                .sessions
-                .owns(&self.vhost, &self.client_id, token)
-            {
+            } else {
                 // The expiry may have changed at DISCONNECT (5.0).
-                self.shared
-                    .save_session(&self.vhost, &self.client_id, &self.state, self.expiry);
+                self.token = Some(token);
+                self.save_session();
+                self.token = None;
             }
         }
         if let Some(conn) = self.core.take() {
