@@ -238,8 +238,16 @@ fn garbage_before_connect_closes_silently_and_takeover_kicks() {
     assert!(a.session.is_closed() && b.session.is_connected());
 }
 
-#[test]
-fn answers_to_durable_publishes_wait_for_the_store_and_stay_in_order() {
+/// A broker on a message store in a temporary directory, with a durable `webos.topic`, and
+/// MQTT settings `settings` on top of it.
+fn durable_shared(
+    settings: MqttSettings,
+    now: Instant,
+) -> (
+    tempfile::TempDir,
+    Arc<warren_core::store::Store>,
+    Arc<MqttShared>,
+) {
     use warren_core::store::{Store, StoreConfig};
     use warren_core::User;
     let dir = tempfile::tempdir().unwrap();
@@ -261,12 +269,18 @@ fn answers_to_durable_publishes_wait_for_the_store_and_stay_in_order() {
         )
         .unwrap();
     store.attach(&broker).unwrap();
+    let sh = MqttShared::with_store(broker, settings, now, Some(Arc::clone(&store)));
+    (dir, store, sh)
+}
+
+#[test]
+fn answers_to_durable_publishes_wait_for_the_store_and_stay_in_order() {
     let settings = MqttSettings {
         exchange: "webos.topic".into(),
         ..MqttSettings::default()
     };
     let now = Instant::now();
-    let sh = MqttShared::with_store(broker, settings, now, Some(Arc::clone(&store)));
+    let (_dir, store, sh) = durable_shared(settings, now);
     // A persistent session: its QoS 1 queue is durable, so QoS 1 publishes go to the log.
     let mut sub = Client::new(&sh, now);
     sub.connect(ProtocolLevel::V3_1_1, "keeper", false, None, now);
@@ -328,4 +342,38 @@ fn a_persistent_connection_resumes_a_clean_sessions_queue() {
         matches!(got.as_slice(), [Packet::Publish(p)] if p.payload == Bytes::from_static(b"hi")),
         "{got:?}"
     );
+}
+
+#[test]
+fn qos1_publishes_waiting_for_the_disk_count_against_receive_maximum() {
+    let settings = MqttSettings {
+        exchange: "webos.topic".into(),
+        receive_maximum: 1,
+        ..MqttSettings::default()
+    };
+    let now = Instant::now();
+    let (_dir, store, sh) = durable_shared(settings, now);
+    let mut sub = Client::new(&sh, now);
+    sub.connect(ProtocolLevel::V3_1_1, "keeper", false, None, now);
+    sub.subscribe("webos/car/#", QoS::AtLeastOnce, now);
+    let mut publ = Client::new(&sh, now);
+    publ.connect(ProtocolLevel::V5, "pub5", true, None, now);
+    // Two QoS 1 publishes in one batch: the first one's PUBACK waits for the fsync, so the
+    // second exceeds a Receive Maximum of 1.
+    publ.send(publish("webos/car/x", QoS::AtLeastOnce, Some(1), b"a"), now);
+    assert_eq!(
+        publ.session.held_count(),
+        1,
+        "the first PUBACK waits for the disk"
+    );
+    publ.send(publish("webos/car/x", QoS::AtLeastOnce, Some(2), b"b"), now);
+    let out = publ.recv(now);
+    assert!(
+        out.iter().any(|p| matches!(
+            p,
+            Packet::Disconnect(d) if d.reason_code == ReasonCode::ReceiveMaximumExceeded
+        )),
+        "{out:?}"
+    );
+    store.close();
 }

@@ -536,7 +536,17 @@ impl MqttSession {
                 // A resend of a message we already have: acknowledge, never route it twice.
                 return self.reply(Packet::PubRec(PubAck::new(id)), None);
             }
-            if self.incoming_qos2.len() >= usize::from(self.shared.settings.receive_maximum) {
+        }
+        // Receive Maximum (MQTT 5 §3.3.4): QoS 1 and 2 publishes not yet answered with PUBACK
+        // or PUBCOMP — QoS 2 ids not yet released, plus PUBACKs held for the disk.
+        if p.qos != QoS::AtMostOnce {
+            let held_pubacks = self
+                .held
+                .iter()
+                .filter(|(_, packet)| matches!(packet, Packet::PubAck(_)))
+                .count();
+            let in_flight = self.incoming_qos2.len() + held_pubacks;
+            if in_flight >= usize::from(self.shared.settings.receive_maximum) {
                 return self.fail(ReasonCode::ReceiveMaximumExceeded, now);
             }
         }
