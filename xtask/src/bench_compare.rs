@@ -687,7 +687,15 @@ fn run_one(perf: &Path, sc: &Scenario, addr: &str, b: &Broker, o: &Options, pin:
             &o.warmup.to_string(),
         ]);
     }
-    let base_rss = rss_kib(b.pid).unwrap_or(0);
+    // For the idle-connections scenario the base is the broker's RSS right after it started:
+    // memory freed by earlier scenarios stays resident and would be reused by the connections,
+    // hiding their cost (a delta from "now" undercounts). This charges all growth since start
+    // to the connections, the conservative reading.
+    let base_rss = if sc.proto == Proto::Idle && b.idle_rss_kib > 0 {
+        b.idle_rss_kib
+    } else {
+        rss_kib(b.pid).unwrap_or(0)
+    };
     let cpu0 = cpu_ticks(b.pid).unwrap_or(0);
     let t0 = Instant::now();
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
