@@ -5,6 +5,7 @@ use super::connection::{AmqpConnection, AmqpSettings};
 use super::outbox::Outbox;
 use crate::driver::Session;
 use bytes::BytesMut;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,14 +49,17 @@ impl Session for AmqpConnection {
 /// Runs one connection until the client or the server closes it. `shutdown` turning true
 /// closes it with 320 CONNECTION_FORCED. Dropping the connection at the end closes its core
 /// channels: unacked messages go back to their queues.
-pub async fn drive(
+///
+/// A plain function returning the driver's future (not an `async fn` wrapping it), so the
+/// spawned task holds the connection once rather than also in a wrapper's state.
+pub fn drive(
     stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     settings: AmqpSettings,
     max_pending_output: usize,
     shutdown: watch::Receiver<bool>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let conn = AmqpConnection::new(broker, settings, peer, Instant::now());
-    crate::driver::drive(stream, peer, conn, max_pending_output, shutdown).await;
+    crate::driver::drive(stream, peer, conn, max_pending_output, shutdown)
 }

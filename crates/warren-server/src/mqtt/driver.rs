@@ -6,6 +6,7 @@ use super::shared::MqttShared;
 use crate::amqp::outbox::Outbox;
 use crate::driver::Session;
 use bytes::BytesMut;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,13 +47,16 @@ impl Session for MqttSession {
 /// Runs one connection until the client or the server closes it. `shutdown` turning true
 /// closes it (5.0 clients get DISCONNECT 0x8B). `max_pending_output` bounds unwritten output:
 /// above it the driver stops reading from the client until the client catches up.
-pub async fn drive(
+///
+/// A plain function returning the driver's future (not an `async fn` wrapping it), so the
+/// spawned task holds the session once rather than also in a wrapper's state.
+pub fn drive(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<MqttShared>,
     max_pending_output: usize,
     shutdown: watch::Receiver<bool>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let session = MqttSession::new(shared, peer, Instant::now());
-    crate::driver::drive(stream, peer, session, max_pending_output, shutdown).await;
+    crate::driver::drive(stream, peer, session, max_pending_output, shutdown)
 }
