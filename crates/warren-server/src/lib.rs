@@ -274,37 +274,19 @@ pub async fn accept_amqp(
     settings: AmqpSettings,
     max_pending_output: usize,
     nodelay: bool,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    if nodelay {
-                        let _ = stream.set_nodelay(true);
-                    }
-                    conns.spawn(amqp::driver::drive(
-                        stream,
-                        peer,
-                        Arc::clone(&broker),
-                        settings.clone(),
-                        max_pending_output,
-                        shutdown.clone(),
-                    ));
-                }
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+    accept(listener, nodelay, shutdown, |stream, peer, shutdown| {
+        amqp::driver::drive(
+            stream,
+            peer,
+            Arc::clone(&broker),
+            settings.clone(),
+            max_pending_output,
+            shutdown,
+        )
+    })
+    .await;
 }
 
 /// Accepts MQTT connections until shutdown; waits for its connections to finish.
@@ -313,8 +295,30 @@ pub async fn accept_mqtt(
     shared: Arc<MqttShared>,
     max_pending_output: usize,
     nodelay: bool,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
+    accept(listener, nodelay, shutdown, |stream, peer, shutdown| {
+        mqtt::driver::drive(
+            stream,
+            peer,
+            Arc::clone(&shared),
+            max_pending_output,
+            shutdown,
+        )
+    })
+    .await;
+}
+
+/// The accept loop every listener runs: one task per connection (made by `connection`), until
+/// `shutdown`; then the listener closes and the loop waits for its connections to finish.
+async fn accept<F>(
+    listener: TcpListener,
+    nodelay: bool,
+    mut shutdown: watch::Receiver<bool>,
+    mut connection: impl FnMut(tokio::net::TcpStream, std::net::SocketAddr, watch::Receiver<bool>) -> F,
+) where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -324,15 +328,10 @@ pub async fn accept_mqtt(
                     if nodelay {
                         let _ = stream.set_nodelay(true);
                     }
-                    conns.spawn(mqtt::driver::drive(
-                        stream,
-                        peer,
-                        Arc::clone(&shared),
-                        max_pending_output,
-                        shutdown.clone(),
-                    ));
+                    conns.spawn(connection(stream, peer, shutdown.clone()));
                 }
                 Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
                     warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
