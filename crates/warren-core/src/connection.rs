@@ -100,6 +100,17 @@ pub struct Connection {
     info: ConnectionInfo,
     channels: Mutex<HashMap<u16, Arc<Channel>>>,
     closed: Mutex<bool>,
+    /// Told when the broker (management, `warren ctl`) closes the connection.
+    close_listener: Mutex<Option<Arc<dyn CloseListener>>>,
+}
+
+/// Implemented by a protocol front to learn that the broker closed its connection (e.g.
+/// `DELETE /api/connections/{name}`), so it can tell the client the protocol's way (AMQP
+/// `connection.close` 320, MQTT 5 DISCONNECT 0x98) and drop the socket. Called without core
+/// locks held; must only record the reason and wake the connection task.
+pub trait CloseListener: Send + Sync {
+    /// The broker closed the connection for `reason`.
+    fn force_closed(&self, reason: &str);
 }
 
 impl fmt::Debug for Connection {
@@ -135,6 +146,7 @@ impl Connection {
             info,
             channels: Mutex::new(HashMap::new()),
             closed: Mutex::new(false),
+            close_listener: Mutex::new(None),
         }
     }
 
@@ -199,6 +211,21 @@ impl Connection {
         let mut v: Vec<_> = self.channels.lock().values().cloned().collect();
         v.sort_by_key(|c| c.id());
         v
+    }
+
+    /// Registers the front's [`CloseListener`] (replacing an earlier one).
+    pub fn set_close_listener(&self, listener: Arc<dyn CloseListener>) {
+        *self.close_listener.lock() = Some(listener);
+    }
+
+    /// Closes the connection from the broker's side: the front's [`CloseListener`] is told
+    /// `reason`, then the connection closes as with [`Connection::close`].
+    pub fn force_close(&self, reason: &str) {
+        let listener = self.close_listener.lock().clone();
+        if let Some(l) = listener {
+            l.force_closed(reason);
+        }
+        self.close();
     }
 
     /// Closes every channel and deletes the connection's exclusive queues (idempotent).

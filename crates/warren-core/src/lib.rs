@@ -120,7 +120,7 @@ pub use broker::{
 pub use channel::{
     Channel, Confirm, Delivery, DeliverySink, GetOk, PublishOutcome, QueueDeclareOk,
 };
-pub use connection::{Connection, ConnectionId, ConnectionInfo, Protocol};
+pub use connection::{CloseListener, Connection, ConnectionId, ConnectionInfo, Protocol};
 pub use definitions::{
     json_to_table, json_to_value, table_to_json, value_to_json, BindingDef, Definitions,
     ExchangeDef, PermissionDef, QueueDef, Tags, UserDef, VHostDef,

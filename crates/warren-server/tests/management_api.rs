@@ -1123,3 +1123,70 @@ fn external_note() {
 fn broker_is_external() -> bool {
     common::external().is_some()
 }
+
+/// `DELETE /api/connections/{name}` closes the client's connection the AMQP way: the client
+/// receives connection.close 320 CONNECTION_FORCED (and can no longer use it).
+#[test]
+fn delete_connection_sends_connection_forced() {
+    let broker = Broker::start();
+    let api = Api::new(&broker);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cname = unique("mgmt-kill");
+    let url = broker.url("guest", "guest");
+    let conn = rt.block_on(async {
+        let props = lapin::ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio::current())
+            .with_connection_name(cname.clone().into());
+        lapin::Connection::connect(&url, props).await.unwrap()
+    });
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = std::sync::Arc::clone(&errors);
+    // The error callback is the one place lapin 3 reports the server's close reason (a later
+    // call only says "invalid connection state"); its replacement API is not in this version.
+    #[allow(deprecated)]
+    conn.on_error(move |e| seen.lock().unwrap().push(e.to_string()));
+    let mut name = String::new();
+    eventually("the connection is listed", || {
+        let list = api.get("/api/connections");
+        match list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["user_provided_name"] == json!(cname))
+        {
+            Some(c) => {
+                name = c["name"].as_str().unwrap().to_owned();
+                true
+            }
+            None => false,
+        }
+    });
+    let enc: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    api.expect("DELETE", &format!("/api/connections/{enc}"), None, 204);
+    eventually("the client saw the close", || {
+        !errors.lock().unwrap().is_empty()
+    });
+    let seen = errors.lock().unwrap().join(" | ");
+    assert!(
+        seen.contains("CONNECTION_FORCED") || seen.contains("320"),
+        "client error: {seen}"
+    );
+    assert!(rt.block_on(conn.create_channel()).is_err());
+    eventually("the connection is gone from the list", || {
+        !api.get("/api/connections")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["user_provided_name"] == json!(cname))
+    });
+}

@@ -377,3 +377,24 @@ fn qos1_publishes_waiting_for_the_disk_count_against_receive_maximum() {
     );
     store.close();
 }
+
+#[test]
+fn a_connection_closed_by_the_broker_gets_disconnect_0x98() {
+    let now = Instant::now();
+    let sh = shared(now);
+    let mut c = Client::new(&sh, now);
+    c.connect(ProtocolLevel::V5, "kicked", true, None, now);
+    let conns = sh.broker.connections();
+    assert_eq!(conns.len(), 1);
+    // What DELETE /api/connections/{name} does.
+    conns[0].force_close("Closed via management plugin");
+    let out = c.recv(now);
+    assert!(
+        out.iter().any(|p| matches!(
+            p,
+            Packet::Disconnect(d) if d.reason_code == ReasonCode::AdministrativeAction
+        )),
+        "{out:?}"
+    );
+    assert!(c.session.is_closed());
+}

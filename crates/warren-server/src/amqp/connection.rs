@@ -325,6 +325,13 @@ impl AmqpConnection {
     /// Encodes the core's pending deliveries and cancellations, and follows the broker's
     /// alarms (blocking a publishing connection).
     pub fn handle_outbox(&mut self) {
+        if let Some(reason) = self.outbox.take_forced_close() {
+            self.connection_exception(ConnectionException::new(
+                ReplyCode::ConnectionForced,
+                reason,
+                (0, 0),
+            ));
+        }
         self.check_alarms(self.last_send.max(self.last_recv));
         let mut events = std::mem::take(&mut self.events);
         self.outbox.drain(&mut events);
@@ -874,6 +881,10 @@ impl AmqpConnection {
                     .broker
                     .open_connection(info)
                     .map_err(|e| ConnectionException::from_core(&e, here))?;
+                // The broker (management) may close it: we hear it through the outbox.
+                core.set_close_listener(
+                    Arc::clone(&self.outbox) as Arc<dyn warren_core::CloseListener>
+                );
                 self.core = Some(core);
                 self.send_method(
                     0,

@@ -32,6 +32,8 @@ pub struct Outbox {
     /// Events pending (a copy of `events.len()` readable without the lock).
     pending: AtomicUsize,
     throttled: AtomicBool,
+    /// Set when the broker closed the connection (management): the reason to tell the client.
+    forced_close: Mutex<Option<String>>,
 }
 
 impl Outbox {
@@ -43,6 +45,7 @@ impl Outbox {
             limit: limit.max(1),
             pending: AtomicUsize::new(0),
             throttled: AtomicBool::new(false),
+            forced_close: Mutex::new(None),
         })
     }
 
@@ -75,6 +78,18 @@ impl Outbox {
 
     /// Wakes the connection task without an event (e.g. to notice shutdown).
     pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    /// The reason the broker closed the connection, once (see [`warren_core::CloseListener`]).
+    pub fn take_forced_close(&self) -> Option<String> {
+        self.forced_close.lock().take()
+    }
+}
+
+impl warren_core::CloseListener for Outbox {
+    fn force_closed(&self, reason: &str) {
+        *self.forced_close.lock() = Some(reason.to_owned());
         self.notify.notify_one();
     }
 }

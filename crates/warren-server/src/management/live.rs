@@ -73,8 +73,8 @@ pub async fn connection_get(
     Ok(Json(render::connection(&m, &c)))
 }
 
-/// `DELETE /api/connections/{name}`: closes the connection's channels and exclusive queues in
-/// the core; the front notices on its next operation and drops the socket.
+/// `DELETE /api/connections/{name}`: closes the connection in the core and has its front tell
+/// the client (AMQP `connection.close` 320 CONNECTION_FORCED, MQTT 5 DISCONNECT 0x98).
 pub async fn connection_delete(
     State(m): State<Arc<Management>>,
     auth: Auth,
@@ -84,7 +84,8 @@ pub async fn connection_delete(
     if !auth.is_admin() && c.user().name != auth.user.name {
         return Err(ApiError::NotAuthorised("Not administrator user".into()));
     }
-    c.close();
+    // RabbitMQ's reason header, else its default text.
+    c.force_close("Closed via management plugin");
     Ok(StatusCode::NO_CONTENT)
 }
 

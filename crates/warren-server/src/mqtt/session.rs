@@ -413,6 +413,8 @@ impl MqttSession {
                 return self.connack_refuse(ReasonCode::NotAuthorized);
             }
         };
+        // The broker (management) may close it: we hear it through the outbox.
+        conn.set_close_listener(Arc::clone(&self.outbox) as Arc<dyn warren_core::CloseListener>);
         let sink: Arc<dyn DeliverySink> = Arc::new(ChannelSink {
             channel: CHANNEL,
             outbox: Arc::clone(&self.outbox),
@@ -1114,6 +1116,10 @@ impl MqttSession {
 
     /// Turns the core's deliveries into PUBLISH packets; handles a takeover.
     pub fn handle_outbox(&mut self, now: Instant) {
+        if self.outbox.take_forced_close().is_some() {
+            // Closed by the broker (management): DISCONNECT 0x98 for 5.0 clients.
+            return self.fail(ReasonCode::AdministrativeAction, now);
+        }
         let mut events = std::mem::take(&mut self.events);
         self.outbox.drain(&mut events);
         for (_, event) in events.drain(..) {
