@@ -39,8 +39,6 @@
 //! # Departures from RabbitMQ
 //! - Message stats: `deliver` counts gets too (the core has one delivery counter); per-exchange
 //!   `message_stats`, byte counters (`recv_oct`, `send_oct`) and `confirm` are not kept.
-//! - `DELETE /api/connections/{name}` closes the connection in the core (channels, consumers,
-//!   exclusive queues); the front notices on the client's next operation rather than at once.
 //! - `product_name` is `Warren`; `rabbitmq_version`/`management_version` give the API version
 //!   Warren follows ([`RABBITMQ_API_VERSION`]).
 //! - Errors RabbitMQ answers with 500 (bad `ackmode`, malformed definitions) are 400 here.
