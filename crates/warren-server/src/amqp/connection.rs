@@ -992,16 +992,12 @@ impl AmqpConnection {
                     options.arguments = convert::table_in(&d.arguments);
                     ch.exchange_declare(&name, options)?;
                 }
-                if !d.nowait {
-                    self.reply(channel, ExchangeDeclareOk {});
-                }
+                self.reply_unless(d.nowait, channel, ExchangeDeclareOk {});
                 Ok(())
             }
             Method::ExchangeDelete(d) => {
                 ch.exchange_delete(&convert::text(&d.exchange), d.if_unused)?;
-                if !d.nowait {
-                    self.reply(channel, ExchangeDeleteOk {});
-                }
+                self.reply_unless(d.nowait, channel, ExchangeDeleteOk {});
                 Ok(())
             }
             Method::ExchangeBind(b) => {
@@ -1011,9 +1007,7 @@ impl AmqpConnection {
                     &convert::text(&b.routing_key),
                     &convert::table_in(&b.arguments),
                 )?;
-                if !b.nowait {
-                    self.reply(channel, ExchangeBindOk {});
-                }
+                self.reply_unless(b.nowait, channel, ExchangeBindOk {});
                 Ok(())
             }
             Method::ExchangeUnbind(b) => {
@@ -1023,9 +1017,7 @@ impl AmqpConnection {
                     &convert::text(&b.routing_key),
                     &convert::table_in(&b.arguments),
                 )?;
-                if !b.nowait {
-                    self.reply(channel, ExchangeUnbindOk {});
-                }
+                self.reply_unless(b.nowait, channel, ExchangeUnbindOk {});
                 Ok(())
             }
             Method::QueueDeclare(d) => {
@@ -1054,9 +1046,7 @@ impl AmqpConnection {
                     &convert::text(&b.routing_key),
                     &convert::table_in(&b.arguments),
                 )?;
-                if !b.nowait {
-                    self.reply(channel, QueueBindOk {});
-                }
+                self.reply_unless(b.nowait, channel, QueueBindOk {});
                 Ok(())
             }
             Method::QueueUnbind(b) => {
@@ -1190,9 +1180,7 @@ impl AmqpConnection {
                         slot.confirm_seq = Some(1);
                     }
                 }
-                if !c.nowait {
-                    self.reply(channel, ConfirmSelectOk {});
-                }
+                self.reply_unless(c.nowait, channel, ConfirmSelectOk {});
                 Ok(())
             }
             Method::TxSelect(_) | Method::TxCommit(_) | Method::TxRollback(_) => {
@@ -1201,6 +1189,13 @@ impl AmqpConnection {
             // Server-to-client methods (and content methods, which arrive as messages) are
             // filtered out by `handle_channel_method`.
             _ => Ok(()),
+        }
+    }
+
+    /// [`Self::reply`] unless the client asked for `nowait`.
+    fn reply_unless(&mut self, nowait: bool, channel: u16, method: impl Into<Method>) {
+        if !nowait {
+            self.reply(channel, method);
         }
     }
 
@@ -1232,7 +1227,8 @@ impl AmqpConnection {
             slot.confirm_seq = Some(n + 1);
         }
         let ch = Arc::clone(&slot.core);
-        let exchange = convert::text(&publish.exchange);
+        // Borrowed when UTF-8 (always, from real clients): no allocation per publish.
+        let exchange = convert::text_ref(&publish.exchange);
         let routing_key = convert::text(&publish.routing_key);
         // Kept only when a basic.return may need them.
         let returned_props = publish.mandatory.then(|| properties.clone());

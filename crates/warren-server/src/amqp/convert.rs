@@ -16,6 +16,14 @@ pub fn text(s: &ShortStr) -> String {
     }
 }
 
+/// Text of a short string, borrowed when it is UTF-8.
+pub fn text_ref(s: &ShortStr) -> std::borrow::Cow<'_, str> {
+    match s.as_str() {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => String::from_utf8_lossy(s.as_bytes()),
+    }
+}
+
 /// A short string from core text, cut at 255 bytes on a character boundary if it is longer
 /// (the core never produces longer names; user-supplied values came from short strings).
 pub fn short(s: &str) -> ShortStr {
