@@ -273,6 +273,10 @@ pub struct StorageConfig {
     /// Bytes of persistent message bodies kept in RAM across all durable queues; beyond it
     /// bodies are read back from disk on delivery. Default 268435456 (256 MiB).
     pub memory_budget: u64,
+    /// Message index entries per queue page: a queue keeps about twice this many entries
+    /// (about 64 bytes each) in RAM and pages the rest of a deep queue out to
+    /// `data_dir/pages`, so its RAM does not grow with its depth. Minimum 1. Default 4096.
+    pub queue_page_entries: u64,
     /// Memory alarm: publishers are blocked (`connection.blocked`) while the broker's resident
     /// memory exceeds this fraction of the machine's RAM. 0 disables. Default 0.4 (RabbitMQ's
     /// `vm_memory_high_watermark`).
@@ -306,6 +310,7 @@ impl Default for StorageConfig {
             fsync_interval_ms: 200,
             segment_size: 64 * 1024 * 1024,
             memory_budget: 256 * 1024 * 1024,
+            queue_page_entries: 4096,
             memory_high_watermark: 0.4,
             memory_high_watermark_bytes: 0,
             disk_free_limit: 50_000_000,
@@ -461,6 +466,12 @@ impl Config {
                 reason: format!("{} is below the minimum of 4096", self.storage.segment_size),
             });
         }
+        if self.storage.queue_page_entries == 0 {
+            return Err(ConfigError::Invalid {
+                key: "storage.queue_page_entries",
+                reason: "must be at least 1".into(),
+            });
+        }
         if !(0.0..=1.0).contains(&self.storage.memory_high_watermark) {
             return Err(ConfigError::Invalid {
                 key: "storage.memory_high_watermark",
@@ -590,6 +601,7 @@ mod tests {
         assert_eq!(Config::default().storage.data_dir, None);
         assert!(Config::from_toml_str("[storage]\nfsync = \"sometimes\"").is_err());
         assert!(Config::from_toml_str("[storage]\nsegment_size = 10").is_err());
+        assert!(Config::from_toml_str("[storage]\nqueue_page_entries = 0").is_err());
         assert!(Config::from_toml_str("[storage]\nmemory_high_watermark = 2.0").is_err());
     }
 

@@ -56,6 +56,7 @@ pub fn store_config(storage: &StorageConfig, dir: &Path) -> StoreConfig {
     };
     c.segment_size = storage.segment_size;
     c.memory_budget = usize::try_from(storage.memory_budget).unwrap_or(usize::MAX);
+    c.queue_page_entries = usize::try_from(storage.queue_page_entries).unwrap_or(usize::MAX);
     c
 }
 

@@ -176,6 +176,10 @@ fn crash_cycles(fsync: &'static str, cycles: u32) {
         .build()
         .unwrap();
     let mut node = Node::new(fsync);
+    // Small index pages, so that the queue is mostly paged out when the broker dies and
+    // recovery rebuilds it through page files.
+    node.storage
+        .push(("queue_page_entries", toml::Value::Integer(64)));
     node.start();
     let queue = "crash.q";
     let mut ledger = Ledger::default();

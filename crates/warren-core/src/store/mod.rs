@@ -12,6 +12,7 @@
 //! DIR/definitions.json          durable vhosts, users, permissions, exchanges, queues, bindings
 //!                               (RabbitMQ definitions format), replaced atomically on each change
 //! DIR/segments/NNNN….seg        the message log, 20-digit segment numbers, appended in order
+//! DIR/pages/NNNN….page           index pages of deep queues (scratch: wiped at every start)
 //! ```
 //!
 //! # Segment format (version 1)
@@ -49,10 +50,14 @@
 //! the messages those acks settle would come back at the next start).
 //!
 //! # Recovery
-//! At [`Store::open`] every segment is read in order. Reading a segment stops at the first
+//! At [`Store::open`] every segment is read in order, twice. Reading a segment stops at the first
 //! frame that is incomplete, fails its CRC or does not decode; the file is cut there with a
 //! `warn` log line naming the segment, the reason and the bytes removed — never a panic. The
-//! publish records that no ack record settles are the live messages: each durable queue gets
+//! publish records that no ack record settles are the live messages. The first pass checks
+//! every record and collects only the ack and delivered marks (8 bytes of RAM per ack record
+//! in the log) and the key-value records; the second streams the live publishes into their
+//! queues, writing deep ones out as index pages as it goes, so recovering ten million
+//! messages takes no more RAM than holding them. Each durable queue gets
 //! its own back, in publish order, when the definitions re-declare it; those a delivered
 //! record names (delivered before, never acked) are marked **redelivered**. Live messages of a queue that no longer
 //! exists are acked. Appending continues in a fresh segment.
@@ -74,14 +79,41 @@
 //! The front learns of durability through [`DeliverySink::confirmed`], called from the writer
 //! thread with the highest ticket now durable.
 //!
+//! **When the disk fails.** If a write or an fsync fails (disk full, I/O error, the
+//! `segments` directory gone), the writer logs an `error` line naming the segment and the OS
+//! error and stops for good; the broker keeps running. Nothing appended after the last
+//! released confirm is ever confirmed: every waiting channel is told
+//! [`DeliverySink::store_failed`], and so is every channel that waits for a ticket later.
+//! What a publisher sees:
+//!
+//! * AMQP with confirms: `basic.nack` for every persistent publish to a durable queue still
+//!   waiting for the disk and for every later one, as RabbitMQ nacks what it cannot persist
+//!   (publishes that needed no disk — transient, or to transient queues — are still acked).
+//!   A nacked message may still be delivered from memory, but will not survive a restart.
+//! * MQTT 5: PUBACK / PUBREC with reason code 0x80 (unspecified error) for QoS 1/2 publishes
+//!   waiting for the disk. MQTT 3.1 / 3.1.1 have no negative acknowledgement: the connection
+//!   is closed without the answer, so the client publishes again after reconnecting (and is
+//!   refused the same way until the broker is restarted on a working disk). A PUBCOMP waiting
+//!   for the disk (the session's QoS 2 state) closes the connection in both versions.
+//!
+//! Until a restart, appended records are dropped rather than kept in memory, and bodies that
+//! were only on disk can no longer be read back ([`StoreError::NotWriting`]).
+//!
 //! # Memory
-//! Every queue on the store keeps, per message, its location, size and flags; a body stays in
-//! RAM only while the store-wide [`StoreConfig::memory_budget`] allows and is read back from
-//! its segment when delivered otherwise. Persistent messages of surviving queues are on disk
-//! anyway; transient messages (and every message of a queue that does not survive restarts)
-//! are written out past the budget as kind `4` **spill** records — the publish layout — which
-//! recovery ignores: they are lost at restart, as in RabbitMQ. Settling a spilled message
-//! writes nothing.
+//! What RAM the store uses is set by configuration, not by queue depth:
+//!
+//! * **Index entries.** A queue keeps, per message, its location, size and flags (about 64
+//!   bytes) — but only for about two [`StoreConfig::queue_page_entries`] pages: its head and
+//!   its tail. Entries between them are written to page files (about 30 bytes each on disk,
+//!   see the `pages` module) and read back a page at a time as the head drains.
+//! * **Bodies.** A body stays in RAM only while the store-wide
+//!   [`StoreConfig::memory_budget`] allows and is read back from its segment when delivered
+//!   otherwise. Persistent messages of surviving queues are on disk anyway; transient
+//!   messages (and every message of a queue that does not survive restarts) are written out
+//!   past the budget as kind `4` **spill** records — the publish layout — which recovery
+//!   ignores: they are lost at restart, as in RabbitMQ. Settling a spilled message writes
+//!   nothing. A transient message still in RAM when its entry is paged out moves into the
+//!   page whole (no log record).
 //!
 //! # Example
 //! ```
@@ -101,6 +133,7 @@
 //! ```
 
 mod metadata;
+mod pages;
 mod queue_store;
 mod record;
 mod recovery;
@@ -160,6 +193,10 @@ pub struct StoreConfig {
     /// (persistent ones in their publish record, the others spilled) and read back on
     /// delivery. Default 256 MiB.
     pub memory_budget: usize,
+    /// Index entries per queue page: a queue keeps at most about twice this many message
+    /// entries in RAM (its head and its tail) and the rest in page files, so its RAM does not
+    /// grow with its depth. Default 4096 (about 64 bytes of RAM each).
+    pub queue_page_entries: usize,
 }
 
 impl StoreConfig {
@@ -170,6 +207,7 @@ impl StoreConfig {
             fsync: FsyncPolicy::Always,
             segment_size: 64 * 1024 * 1024,
             memory_budget: 256 * 1024 * 1024,
+            queue_page_entries: 4096,
         }
     }
 }
@@ -225,6 +263,8 @@ pub struct StoreStats {
     pub live_messages: u64,
     /// Body bytes of persistent messages held in RAM.
     pub cached_bytes: usize,
+    /// Ready messages whose index entries are paged out to disk (not in RAM).
+    pub paged_messages: usize,
     /// Records appended since start.
     pub appended: u64,
     /// The highest ticket known durable.
@@ -250,7 +290,11 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     pub(crate) failed: AtomicBool,
     pub(crate) cached_bytes: AtomicUsize,
+    /// Messages whose index entries are in page files.
+    pub(crate) paged: AtomicUsize,
     pub(crate) recovered: Mutex<recovery::ByQueue>,
+    /// Writes the index pages of deep queues.
+    pub(crate) pager: pages::Pager,
     /// Live key-value records.
     kv: Mutex<recovery::KvMap>,
     broker: Mutex<Option<Weak<Broker>>>,
@@ -279,12 +323,7 @@ impl Shared {
         drop(st);
         self.work.notify_one();
         (
-            Persisted {
-                shared: Arc::clone(self),
-                location,
-                len,
-                spill,
-            },
+            Persisted::from_raw(self, location, len, spill),
             ticket,
         )
     }
@@ -463,12 +502,41 @@ pub struct Persisted {
     len: u32,
     /// A spill record: settling it writes nothing.
     spill: bool,
+    /// False once the handle was written to an index page: dropping it then settles nothing
+    /// (the page entry stands for it).
+    armed: bool,
 }
 
 impl Persisted {
     /// Where the publish record is.
     pub fn location(&self) -> Location {
         self.location
+    }
+
+    /// The handle of the record at `location` (one that recovery found, or a page named).
+    pub(crate) fn from_raw(
+        shared: &Arc<Shared>,
+        location: Location,
+        len: u32,
+        spill: bool,
+    ) -> Persisted {
+        Persisted {
+            shared: Arc::clone(shared),
+            location,
+            len,
+            spill,
+            armed: true,
+        }
+    }
+
+    /// (location, frame length, spill): what an index page keeps of it.
+    pub(crate) fn raw(&self) -> (Location, u32, bool) {
+        (self.location, self.len, self.spill)
+    }
+
+    /// Forgets the handle without settling the record: an index page now stands for it.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
     }
 }
 
@@ -483,6 +551,9 @@ impl std::fmt::Debug for Persisted {
 
 impl Drop for Persisted {
     fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
         if self.spill {
             self.shared.release_spill(self.location);
         } else {
@@ -534,7 +605,8 @@ impl Store {
             return Err(StoreError::Locked { path: dir });
         }
         let started = Instant::now();
-        let recovered = recovery::recover(&seg_dir)?;
+        let pager = pages::Pager::open(&dir.join("pages"))?;
+        let recovered = recovery::recover(&seg_dir, &pager, config.queue_page_entries.max(1))?;
         let mut state = AppendState {
             segment: recovered.last_segment,
             offset: segment::FIRST_RECORD,
@@ -545,6 +617,7 @@ impl Store {
             segments: recovered.segments,
             to_delete: Vec::new(),
             shutdown: false,
+            failed: false,
         };
         // Never append to a recovered segment: start a fresh one (this also seals the others
         // and reclaims those that are fully acked).
@@ -568,7 +641,9 @@ impl Store {
             closed: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             cached_bytes: AtomicUsize::new(0),
+            paged: AtomicUsize::new(0),
             recovered: Mutex::new(recovered.queues),
+            pager,
             kv: Mutex::new(recovered.kv),
             broker: Mutex::new(None),
             meta: Mutex::new(()),
@@ -625,9 +700,14 @@ impl Store {
         for ((vhost, queue), messages) in orphans {
             info!(%vhost, %queue, messages = messages.len(),
                 "recovered messages of a queue that no longer exists are dropped");
-            for m in messages {
-                self.shared.append_ack(m.location);
-            }
+            // Dropping the queue settles every message in it.
+            drop(queue_store::DurableQueue::new(
+                Arc::clone(&self.shared),
+                true,
+                vhost,
+                queue,
+                messages,
+            ));
         }
         self.shared.save_definitions()
     }
@@ -728,6 +808,7 @@ impl Store {
             segments: st.segments.len(),
             live_messages: st.segments.values().map(|s| s.live).sum(),
             cached_bytes: self.shared.cached_bytes.load(Ordering::Acquire),
+            paged_messages: self.shared.paged.load(Ordering::Acquire),
             appended: st.last_ticket,
             durable: st.durable,
         }

@@ -12,20 +12,21 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use tracing::error;
+use tracing::{error, warn};
 
-use super::recovery::RecoveredMessage;
+use super::pages::{PageFile, PageWriter, PagedEntry};
+use super::recovery::RecoveredQueue;
 use super::{Persisted, Shared};
 use crate::channel::DeliverySink;
 use crate::message::Message;
 use crate::storage::{QueueStorage, QueuedMessage, StorageFactory, Ticket};
 
-/// One ready message of a durable queue.
+/// One ready message of a queue on the store, while its entry is in RAM.
 struct Entry {
-    /// The message, when held in RAM (always for transient messages; for persistent ones only
-    /// while the memory budget allows).
+    /// The message, when held in RAM (transient messages while the budget allows; persistent
+    /// ones only while the memory budget allows).
     message: Option<Arc<Message>>,
-    /// The publish record of a persistent message (dropping it writes the ack).
+    /// The publish (or spill) record (dropping it writes the ack).
     persisted: Option<Persisted>,
     redelivered: bool,
     /// Body size.
@@ -35,12 +36,21 @@ struct Entry {
 /// Ready messages of a queue on the store. In a queue that survives restarts (`durable`),
 /// persistent messages are appended to the log on `push_back`; the others are lost on restart
 /// (as in RabbitMQ) and only spilled to disk when RAM is short.
+///
+/// The entries are, in delivery order: `head` (in RAM, delivered from), `pages` (on disk, see
+/// [`super::pages`]) and `tail` (in RAM, appended to). The tail is written out as a page
+/// whenever it reaches the configured page size, so at most about two pages of entries are in
+/// RAM however deep the queue is.
 pub(crate) struct DurableQueue {
     shared: Arc<Shared>,
     durable: bool,
     vhost: Arc<str>,
     name: Arc<str>,
-    entries: VecDeque<Entry>,
+    head: VecDeque<Entry>,
+    pages: VecDeque<PageFile>,
+    tail: VecDeque<Entry>,
+    /// Entries in `pages`.
+    paged: usize,
     bytes: usize,
     /// Body bytes of this queue counted in `Shared::cached_bytes`.
     cached: usize,
@@ -52,33 +62,41 @@ impl DurableQueue {
         durable: bool,
         vhost: Arc<str>,
         name: Arc<str>,
-        recovered: Vec<RecoveredMessage>,
+        recovered: RecoveredQueue,
     ) -> DurableQueue {
-        let mut q = DurableQueue {
+        let entry = |r: &super::recovery::RecoveredMessage| Entry {
+            message: None,
+            persisted: Some(Persisted::from_raw(&shared, r.location, r.len, false)),
+            // Delivered before the restart and never acked: redelivered.
+            redelivered: r.delivered,
+            size: r.size,
+        };
+        let head: VecDeque<Entry> = recovered.head.iter().map(entry).collect();
+        let tail: VecDeque<Entry> = recovered.tail.iter().map(entry).collect();
+        let paged = recovered.pages.iter().map(|p| p.count).sum();
+        shared.paged.fetch_add(paged, Ordering::AcqRel);
+        let bytes = head
+            .iter()
+            .chain(tail.iter())
+            .map(|e| e.size)
+            .chain(recovered.pages.iter().map(|p| p.bytes))
+            .fold(0usize, usize::saturating_add);
+        DurableQueue {
             shared: Arc::clone(&shared),
             durable,
             vhost,
             name,
-            entries: VecDeque::with_capacity(recovered.len()),
-            bytes: 0,
+            head,
+            pages: recovered.pages.into(),
+            tail,
+            paged,
+            bytes,
             cached: 0,
-        };
-        for r in recovered {
-            q.bytes = q.bytes.saturating_add(r.size);
-            q.entries.push_back(Entry {
-                message: None,
-                persisted: Some(Persisted {
-                    shared: Arc::clone(&shared),
-                    location: r.location,
-                    len: r.len,
-                    spill: false,
-                }),
-                // Delivered before the restart and never acked: redelivered.
-                redelivered: r.delivered,
-                size: r.size,
-            });
         }
-        q
+    }
+
+    fn page_entries(&self) -> usize {
+        self.shared.config.queue_page_entries.max(1)
     }
 
     /// Keeps the body in RAM if the store-wide budget allows.
@@ -107,6 +125,130 @@ impl DurableQueue {
         }
     }
 
+    /// Writes the tail out as one page. On a write error the tail stays in RAM (nothing is
+    /// lost; the queue just uses more memory) and the error is logged.
+    fn page_out(&mut self) {
+        let mut page = PageWriter::default();
+        for e in &self.tail {
+            match (&e.persisted, &e.message) {
+                (Some(p), _) => {
+                    let (location, len, spill) = p.raw();
+                    page.push_stored(location, len, e.size, e.redelivered, spill);
+                }
+                (None, Some(m)) => page.push_inline(m, e.redelivered),
+                (None, None) => {}
+            }
+        }
+        let file = match self.shared.pager.write(&page) {
+            Ok(f) => f,
+            Err(err) => {
+                warn!(queue = %self.name, vhost = %self.vhost, error = %err,
+                    "cannot write a queue index page; its entries stay in RAM");
+                return;
+            }
+        };
+        self.paged += file.count;
+        self.shared.paged.fetch_add(file.count, Ordering::AcqRel);
+        self.pages.push_back(file);
+        for e in std::mem::take(&mut self.tail) {
+            self.uncache(&e);
+            if let Some(p) = e.persisted {
+                p.disarm();
+            }
+        }
+    }
+
+    /// Refills an empty head: from the oldest page, or else by taking the tail.
+    fn refill(&mut self) {
+        while self.head.is_empty() {
+            let Some(page) = self.pages.pop_front() else {
+                std::mem::swap(&mut self.head, &mut self.tail);
+                return;
+            };
+            self.paged = self.paged.saturating_sub(page.count);
+            self.shared.paged.fetch_sub(page.count, Ordering::AcqRel);
+            let (count, bytes) = (page.count, page.bytes);
+            match page.take() {
+                Ok(entries) => {
+                    self.head.reserve(entries.len());
+                    for p in entries {
+                        let e = self.unpage(p);
+                        self.head.push_back(e);
+                    }
+                }
+                Err(err) => {
+                    error!(queue = %self.name, vhost = %self.vhost, error = %err, messages = count,
+                        "cannot read a queue index page back; its messages are dropped");
+                    self.bytes = self.bytes.saturating_sub(bytes);
+                }
+            }
+        }
+    }
+
+    fn unpage(&mut self, p: PagedEntry) -> Entry {
+        match p {
+            PagedEntry::Stored {
+                location,
+                len,
+                size,
+                redelivered,
+                spill,
+            } => Entry {
+                message: None,
+                persisted: Some(Persisted::from_raw(&self.shared, location, len, spill)),
+                redelivered,
+                size,
+            },
+            PagedEntry::Inline {
+                message,
+                redelivered,
+            } => {
+                let size = message.size();
+                self.hold(size);
+                Entry {
+                    message: Some(Arc::new(*message)),
+                    persisted: None,
+                    redelivered,
+                    size,
+                }
+            }
+        }
+    }
+
+    /// Settles every paged-out message (a purge or the queue's deletion) and deletes the
+    /// pages; once the store is closed only the files go.
+    fn settle_pages(&mut self) {
+        let closed = self.shared.closed.load(Ordering::Acquire);
+        for page in std::mem::take(&mut self.pages) {
+            if closed {
+                page.discard();
+                continue;
+            }
+            match page.take() {
+                Ok(entries) => {
+                    for p in entries {
+                        if let PagedEntry::Stored {
+                            location,
+                            len,
+                            spill,
+                            ..
+                        } = p
+                        {
+                            // Dropping the handle writes the ack.
+                            drop(Persisted::from_raw(&self.shared, location, len, spill));
+                        }
+                    }
+                }
+                Err(err) => {
+                    error!(queue = %self.name, vhost = %self.vhost, error = %err,
+                        "cannot read a queue index page to settle it; its messages come back at the next start");
+                }
+            }
+        }
+        self.shared.paged.fetch_sub(self.paged, Ordering::AcqRel);
+        self.paged = 0;
+    }
+
     fn materialise(&mut self, e: Entry) -> Option<QueuedMessage> {
         self.uncache(&e);
         let message = match (e.message, &e.persisted) {
@@ -132,6 +274,16 @@ impl DurableQueue {
             redelivered: e.redelivered,
             persisted: e.persisted,
         })
+    }
+
+    /// Takes the head entry, refilling from the pages or the tail first.
+    fn take_head(&mut self) -> Option<Entry> {
+        if self.head.is_empty() {
+            self.refill();
+        }
+        let e = self.head.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(e.size);
+        Some(e)
     }
 }
 
@@ -165,12 +317,21 @@ impl QueueStorage for DurableQueue {
                 (Some(p), None, false)
             }
         };
-        self.entries.push_back(Entry {
+        let entry = Entry {
             message: keep.then_some(message),
             persisted,
             redelivered,
             size,
-        });
+        };
+        let page = self.page_entries();
+        if self.pages.is_empty() && self.tail.is_empty() && self.head.len() < page {
+            self.head.push_back(entry);
+        } else {
+            self.tail.push_back(entry);
+            if self.tail.len() >= page {
+                self.page_out();
+            }
+        }
         ticket
     }
 
@@ -183,7 +344,7 @@ impl QueueStorage for DurableQueue {
         } else {
             self.try_cache(size)
         };
-        self.entries.push_front(Entry {
+        self.head.push_front(Entry {
             message: keep.then_some(message.message),
             persisted: message.persisted,
             redelivered: message.redelivered,
@@ -192,8 +353,7 @@ impl QueueStorage for DurableQueue {
     }
 
     fn pop_front(&mut self) -> Option<QueuedMessage> {
-        while let Some(e) = self.entries.pop_front() {
-            self.bytes = self.bytes.saturating_sub(e.size);
+        while let Some(e) = self.take_head() {
             if let Some(m) = self.materialise(e) {
                 return Some(m);
             }
@@ -202,16 +362,15 @@ impl QueueStorage for DurableQueue {
     }
 
     fn drop_front(&mut self) -> bool {
-        let Some(e) = self.entries.pop_front() else {
+        let Some(e) = self.take_head() else {
             return false;
         };
-        self.bytes = self.bytes.saturating_sub(e.size);
         self.uncache(&e);
         true
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.head.len() + self.paged + self.tail.len()
     }
 
     fn bytes(&self) -> usize {
@@ -219,9 +378,11 @@ impl QueueStorage for DurableQueue {
     }
 
     fn purge(&mut self) -> usize {
-        let n = self.entries.len();
+        let n = self.len();
         // Dropping the entries writes their acks.
-        self.entries.clear();
+        self.head.clear();
+        self.tail.clear();
+        self.settle_pages();
         self.shared
             .cached_bytes
             .fetch_sub(self.cached, Ordering::AcqRel);
@@ -233,6 +394,7 @@ impl QueueStorage for DurableQueue {
 
 impl Drop for DurableQueue {
     fn drop(&mut self) {
+        self.settle_pages();
         self.shared
             .cached_bytes
             .fetch_sub(self.cached, Ordering::AcqRel);
@@ -252,7 +414,7 @@ impl StorageFactory for DurableStorageFactory {
                 false,
                 Arc::from(vhost),
                 Arc::from(name),
-                Vec::new(),
+                RecoveredQueue::default(),
             ));
         }
         let recovered = self
@@ -274,6 +436,13 @@ impl StorageFactory for DurableStorageFactory {
         let mut st = self.shared.state.lock();
         if ticket.0 <= st.durable {
             return true;
+        }
+        if st.failed {
+            // The writer stopped after an I/O error (see `writer::fail`, which drains the
+            // waiters under this lock): this ticket will never be durable.
+            drop(st);
+            sink.store_failed();
+            return false;
         }
         let key = Arc::as_ptr(sink) as *const () as usize;
         let weak: Weak<dyn DeliverySink> = Arc::downgrade(sink);

@@ -166,6 +166,71 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Record, RecordError> {
     Ok(record)
 }
 
+/// What recovery needs of a record, read without copying its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summary<'a> {
+    /// A publish record: its queue and body size.
+    Publish {
+        vhost: &'a str,
+        queue: &'a str,
+        size: usize,
+    },
+    /// A spill record.
+    Spill,
+    /// An ack record and its target.
+    Ack(Location),
+    /// A delivered record and its target.
+    Delivered(Location),
+    /// A key-value record.
+    Kv {
+        namespace: &'a str,
+        key: &'a str,
+        value: &'a [u8],
+    },
+}
+
+/// Decodes a payload (whose CRC has been checked) as far as recovery needs, checking the whole
+/// layout as [`decode`] does but without copying the body.
+pub(crate) fn summarise(payload: &[u8]) -> Result<Summary<'_>, RecordError> {
+    let mut r = Reader { buf: payload };
+    let summary = match r.u8("kind")? {
+        kind @ (KIND_PUBLISH | KIND_SPILL) => {
+            let vhost = r.str("vhost")?;
+            let queue = r.str("queue")?;
+            r.str("exchange")?;
+            r.str("routing key")?;
+            r.properties()?;
+            let size = r.bytes("body")?.len();
+            if kind == KIND_SPILL {
+                Summary::Spill
+            } else {
+                Summary::Publish { vhost, queue, size }
+            }
+        }
+        kind @ (KIND_ACK | KIND_DELIVERED) => {
+            let target = Location {
+                segment: r.u64("ack segment")?,
+                offset: r.u64("ack offset")?,
+            };
+            if kind == KIND_DELIVERED {
+                Summary::Delivered(target)
+            } else {
+                Summary::Ack(target)
+            }
+        }
+        KIND_KV => Summary::Kv {
+            namespace: r.str("namespace")?,
+            key: r.str("key")?,
+            value: r.bytes("value")?,
+        },
+        other => return Err(RecordError::UnknownKind(other)),
+    };
+    if !r.buf.is_empty() {
+        return Err(RecordError::Trailing(r.buf.len()));
+    }
+    Ok(summary)
+}
+
 fn put_u32(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
 }
@@ -359,10 +424,12 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self, what: &'static str) -> Result<String, RecordError> {
+        self.str(what).map(str::to_owned)
+    }
+
+    fn str(&mut self, what: &'static str) -> Result<&'a str, RecordError> {
         let b = self.bytes(what)?;
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| RecordError::NotUtf8(what))
+        std::str::from_utf8(b).map_err(|_| RecordError::NotUtf8(what))
     }
 
     fn properties(&mut self) -> Result<Properties, RecordError> {

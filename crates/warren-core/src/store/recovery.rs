@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
-use super::record::{Location, Record};
+use super::pages::{PageFile, PageWriter, Pager};
+use super::record::{Location, Summary};
 use super::segment;
 use super::writer::SegInfo;
 use super::StoreError;
@@ -36,8 +37,47 @@ pub struct RecoveryReport {
     pub truncated: Vec<(u64, String, u64)>,
 }
 
-/// Live messages per (vhost, queue), in log order.
-pub(crate) type ByQueue = HashMap<(Arc<str>, Arc<str>), Vec<RecoveredMessage>>;
+/// The live messages of one queue, in log order: the first page and the last partial page in
+/// RAM, the pages between them on disk (so recovering a deep queue takes no more RAM than
+/// running it).
+#[derive(Debug, Default)]
+pub(crate) struct RecoveredQueue {
+    pub(crate) head: Vec<RecoveredMessage>,
+    pub(crate) pages: Vec<PageFile>,
+    pub(crate) tail: Vec<RecoveredMessage>,
+}
+
+impl RecoveredQueue {
+    fn push(
+        &mut self,
+        m: RecoveredMessage,
+        pager: &Pager,
+        page_entries: usize,
+    ) -> std::io::Result<()> {
+        if self.pages.is_empty() && self.tail.is_empty() && self.head.len() < page_entries {
+            self.head.push(m);
+            return Ok(());
+        }
+        self.tail.push(m);
+        if self.tail.len() >= page_entries {
+            let mut page = PageWriter::default();
+            for m in &self.tail {
+                page.push_stored(m.location, m.len, m.size, m.delivered, false);
+            }
+            self.pages.push(pager.write(&page)?);
+            self.tail.clear();
+        }
+        Ok(())
+    }
+
+    /// Messages in it.
+    pub(crate) fn len(&self) -> usize {
+        self.head.len() + self.tail.len() + self.pages.iter().map(|p| p.count).sum::<usize>()
+    }
+}
+
+/// Live messages per (vhost, queue).
+pub(crate) type ByQueue = HashMap<(Arc<str>, Arc<str>), RecoveredQueue>;
 
 /// Live key-value records: (namespace, key) -> (location, value).
 pub(crate) type KvMap = HashMap<(String, String), (Location, bytes::Bytes)>;
@@ -55,63 +95,69 @@ pub(crate) struct Recovered {
     pub(crate) last_segment: u64,
 }
 
-/// Replays the segments in `seg_dir`.
-pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
-    let io = |e| StoreError::Io {
-        path: seg_dir.to_path_buf(),
-        source: e,
+/// Offsets per segment, sorted after the first pass for binary search.
+type Marks = HashMap<u64, Vec<u64>>;
+
+fn marked(marks: &Marks, at: Location) -> bool {
+    marks
+        .get(&at.segment)
+        .is_some_and(|v| v.binary_search(&at.offset).is_ok())
+}
+
+/// Replays the segments in `seg_dir` in two passes: the first checks every record (cutting a
+/// torn or corrupt tail) and collects acks, delivered marks and key-value records; the second
+/// streams the publish records that no ack settles into their queues, paging deep ones out
+/// through `pager`. RAM stays proportional to the acks in the log, not to the live messages.
+pub(crate) fn recover(
+    seg_dir: &Path,
+    pager: &Pager,
+    page_entries: usize,
+) -> Result<Recovered, StoreError> {
+    let io_at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
     };
-    let numbers = segment::list(seg_dir).map_err(io)?;
+    let numbers = segment::list(seg_dir).map_err(io_at(seg_dir))?;
     let mut report = RecoveryReport::default();
     let mut segments: BTreeMap<u64, SegInfo> = BTreeMap::new();
-    // Live publishes in log order: location -> (vhost, queue, frame len, body size).
-    let mut live: BTreeMap<Location, (Arc<str>, Arc<str>, u32, usize)> = BTreeMap::new();
-    let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
+    let mut acked: Marks = HashMap::new();
+    let mut delivered: Marks = HashMap::new();
     let mut kv_live: BTreeMap<Location, (String, String, bytes::Bytes)> = BTreeMap::new();
-    let mut delivered: std::collections::HashSet<Location> = std::collections::HashSet::new();
     for &n in &numbers {
         let path = segment::segment_path(seg_dir, n);
-        let scanned = segment::scan(&path, n).map_err(|e| StoreError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        report.segments += 1;
         let info = segments.entry(n).or_default();
-        for s in scanned.records {
-            report.records += 1;
-            match s.record {
-                Record::Publish {
-                    vhost,
-                    queue,
-                    message,
-                } => {
-                    let (v, q) = names
-                        .entry((vhost, queue))
-                        .or_insert_with_key(|(v, q)| (Arc::from(v.as_str()), Arc::from(q.as_str())))
-                        .clone();
-                    live.insert(s.location, (v, q, s.len, message.body.len()));
+        let scanned = segment::scan(&path, n, |location, _, summary| match summary {
+            Summary::Publish { .. } | Summary::Spill => {}
+            Summary::Delivered(target) => delivered
+                .entry(target.segment)
+                .or_default()
+                .push(target.offset),
+            Summary::Kv {
+                namespace,
+                key,
+                value,
+            } => {
+                kv_live.insert(
+                    location,
+                    (
+                        namespace.to_owned(),
+                        key.to_owned(),
+                        bytes::Bytes::copy_from_slice(value),
+                    ),
+                );
+            }
+            Summary::Ack(target) => {
+                if kv_live.remove(&target).is_none() {
+                    acked.entry(target.segment).or_default().push(target.offset);
                 }
-                // Spilled messages do not outlive the process that wrote them.
-                Record::Spill { .. } => {}
-                Record::Delivered { target } => {
-                    delivered.insert(target);
-                }
-                Record::Kv {
-                    namespace,
-                    key,
-                    value,
-                } => {
-                    kv_live.insert(s.location, (namespace, key, value));
-                }
-                Record::Ack { target } => {
-                    kv_live.remove(&target);
-                    if target.segment != n {
-                        info.acks_into.insert(target.segment);
-                    }
-                    live.remove(&target);
+                if target.segment != n {
+                    info.acks_into.insert(target.segment);
                 }
             }
-        }
+        })
+        .map_err(io_at(&path))?;
+        report.segments += 1;
+        report.records += scanned.records;
         if let Some(why) = scanned.problem {
             let cut = scanned.file_len.saturating_sub(scanned.valid_len);
             warn!(
@@ -124,34 +170,65 @@ pub(crate) fn recover(seg_dir: &Path) -> Result<Recovered, StoreError> {
             let f = OpenOptions::new()
                 .write(true)
                 .open(&path)
-                .map_err(|e| StoreError::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
+                .map_err(io_at(&path))?;
             f.set_len(scanned.valid_len)
                 .and_then(|()| f.sync_all())
-                .map_err(|e| StoreError::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
+                .map_err(io_at(&path))?;
             report.truncated.push((n, why, cut));
         }
     }
-    // Live counts per segment from what is still live (acks across segments included).
-    for info in segments.values_mut() {
-        info.live = 0;
+    for v in acked.values_mut().chain(delivered.values_mut()) {
+        v.sort_unstable();
+        v.dedup();
     }
-    let mut queues: ByQueue = HashMap::new();
-    for (location, (v, q, len, size)) in live {
-        segments.entry(location.segment).or_default().live += 1;
-        queues.entry((v, q)).or_default().push(RecoveredMessage {
-            location,
-            len,
-            size,
-            delivered: delivered.contains(&location),
-        });
-        report.messages += 1;
+    // Second pass: the live publishes, in log order, into their queues.
+    let mut queues: HashMap<String, HashMap<String, RecoveredQueue>> = HashMap::new();
+    let pages_dir = pager.dir().to_path_buf();
+    let mut page_error = None;
+    for &n in &numbers {
+        let path = segment::segment_path(seg_dir, n);
+        let mut live = 0;
+        segment::scan(&path, n, |location, len, summary| {
+            let Summary::Publish { vhost, queue, size } = summary else {
+                return;
+            };
+            if marked(&acked, location) {
+                return;
+            }
+            live += 1;
+            let q = match queues.get_mut(vhost).and_then(|m| m.get_mut(queue)) {
+                Some(q) => q,
+                None => queues
+                    .entry(vhost.to_owned())
+                    .or_default()
+                    .entry(queue.to_owned())
+                    .or_default(),
+            };
+            let m = RecoveredMessage {
+                location,
+                len,
+                size,
+                delivered: marked(&delivered, location),
+            };
+            if let Err(e) = q.push(m, pager, page_entries) {
+                page_error.get_or_insert(e);
+            }
+        })
+        .map_err(io_at(&path))?;
+        segments.entry(n).or_default().live = live;
+        report.messages += live;
     }
+    if let Some(e) = page_error {
+        return Err(io_at(&pages_dir)(e));
+    }
+    let queues: ByQueue = queues
+        .into_iter()
+        .flat_map(|(v, qs)| {
+            let v: Arc<str> = Arc::from(v);
+            qs.into_iter()
+                .map(move |(q, rq)| ((Arc::clone(&v), Arc::from(q)), rq))
+        })
+        .collect();
     // Key-value records: the last live one per key wins (log order), older ones are stale.
     let mut kv: KvMap = HashMap::new();
     let mut stale_kv = Vec::new();

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::record::{self, Location, Record, FRAME_HEADER, MAX_PAYLOAD};
+use super::record::{self, Location, Summary, FRAME_HEADER, MAX_PAYLOAD};
 
 /// The first bytes of every segment file: `WRNSEG` + format version 1 (two bytes).
 pub(crate) const MAGIC: &[u8; 8] = b"WRNSEG\x00\x01";
@@ -36,20 +36,11 @@ pub(crate) fn list(seg_dir: &Path) -> std::io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// One record found by [`scan`].
-#[derive(Debug)]
-pub(crate) struct Scanned {
-    pub(crate) location: Location,
-    /// Frame length (header + payload) in bytes.
-    pub(crate) len: u32,
-    pub(crate) record: Record,
-}
-
 /// The result of scanning one segment file.
 #[derive(Debug)]
 pub(crate) struct ScanResult {
-    /// Every intact record, in file order.
-    pub(crate) records: Vec<Scanned>,
+    /// Intact records visited.
+    pub(crate) records: u64,
     /// Bytes up to the end of the last intact record (where a torn tail is cut).
     pub(crate) valid_len: u64,
     /// The file's length on disk.
@@ -58,13 +49,18 @@ pub(crate) struct ScanResult {
     pub(crate) problem: Option<String>,
 }
 
-/// Reads a whole segment and decodes its records, stopping at the first frame that is
-/// incomplete, fails its CRC or does not decode. Never panics on any file content.
-pub(crate) fn scan(path: &Path, segment: u64) -> std::io::Result<ScanResult> {
+/// Reads a whole segment and hands each record to `visit` (its location, frame length and
+/// summary), stopping at the first frame that is incomplete, fails its CRC or does not
+/// decode. Never panics on any file content.
+pub(crate) fn scan(
+    path: &Path,
+    segment: u64,
+    mut visit: impl FnMut(Location, u32, Summary<'_>),
+) -> std::io::Result<ScanResult> {
     let mut data = Vec::new();
     File::open(path)?.read_to_end(&mut data)?;
     let file_len = data.len() as u64;
-    let mut records = Vec::new();
+    let mut records = 0;
     let Some(mut rest) = data.strip_prefix(MAGIC.as_slice()) else {
         return Ok(ScanResult {
             records,
@@ -77,13 +73,14 @@ pub(crate) fn scan(path: &Path, segment: u64) -> std::io::Result<ScanResult> {
     let mut problem = None;
     while !rest.is_empty() {
         match next_frame(rest) {
-            Ok((payload, frame_len)) => match record::decode(payload) {
-                Ok(record) => {
-                    records.push(Scanned {
-                        location: Location { segment, offset },
-                        len: u32::try_from(frame_len).unwrap_or(u32::MAX),
-                        record,
-                    });
+            Ok((payload, frame_len)) => match record::summarise(payload) {
+                Ok(summary) => {
+                    records += 1;
+                    visit(
+                        Location { segment, offset },
+                        u32::try_from(frame_len).unwrap_or(u32::MAX),
+                        summary,
+                    );
                     rest = rest.get(frame_len..).unwrap_or_default();
                     offset += frame_len as u64;
                 }
