@@ -190,3 +190,96 @@ fn a_deep_queue_recovers_paged_and_purge_and_delete_settle_every_page() {
     drop(conn);
     stop(store, broker);
 }
+
+/// One operation on a queue's storage.
+#[derive(Debug, Clone)]
+enum Op {
+    Push {
+        persistent: bool,
+    },
+    Pop,
+    /// Pop, then put it back at the head (a requeue).
+    Requeue,
+    DropFront,
+    Purge,
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => any::<bool>().prop_map(|persistent| Op::Push { persistent }),
+        3 => Just(Op::Pop),
+        1 => Just(Op::Requeue),
+        1 => Just(Op::DropFront),
+        1 => Just(Op::Purge),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// The storage of a durable and of a transient queue, with 3-entry pages and a tiny body
+    /// budget, behaves like a plain double-ended queue under any sequence of operations.
+    #[test]
+    fn paged_storage_behaves_like_a_deque(ops in proptest::collection::vec(op(), 1..400), durable in proptest::prelude::any::<bool>()) {
+        use std::collections::VecDeque;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StoreConfig::new(dir.path());
+        config.queue_page_entries = 3;
+        config.fsync = FsyncPolicy::Never;
+        config.memory_budget = 40;
+        let store = Store::open(config).unwrap();
+        let mut q = store.factory().create("/", "model", durable);
+        let mut model: VecDeque<(String, bool)> = VecDeque::new();
+        for (n, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Push { persistent } => {
+                    let body = format!("m{n:04}");
+                    let props = Properties {
+                        delivery_mode: persistent.then_some(2),
+                        ..Properties::default()
+                    };
+                    let m = Message::new("", "model", props, Bytes::from(body.clone()));
+                    q.push_back(QueuedMessage::new(Arc::new(m), false));
+                    model.push_back((body, false));
+                }
+                Op::Pop => {
+                    let got = q.pop_front().map(|m| (String::from_utf8(m.message.body.to_vec()).unwrap(), m.redelivered));
+                    proptest::prop_assert_eq!(got, model.pop_front());
+                }
+                Op::Requeue => {
+                    if let Some(mut m) = q.pop_front() {
+                        m.redelivered = true;
+                        q.push_front(m);
+                        let mut front = model.pop_front().unwrap();
+                        front.1 = true;
+                        model.push_front(front);
+                    } else {
+                        proptest::prop_assert!(model.is_empty());
+                    }
+                }
+                Op::DropFront => {
+                    proptest::prop_assert_eq!(q.drop_front(), model.pop_front().is_some());
+                }
+                Op::Purge => {
+                    proptest::prop_assert_eq!(q.purge(), model.len());
+                    model.clear();
+                }
+            }
+            proptest::prop_assert_eq!(q.len(), model.len());
+            let bytes: usize = model.iter().map(|(b, _)| b.len()).sum();
+            proptest::prop_assert_eq!(q.bytes(), bytes);
+        }
+        while let Some((body, redelivered)) = model.pop_front() {
+            let m = q.pop_front().unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(m.message.body.to_vec()).unwrap(), body);
+            proptest::prop_assert_eq!(m.redelivered, redelivered);
+        }
+        proptest::prop_assert!(q.pop_front().is_none());
+        drop(q);
+        proptest::prop_assert_eq!(store.stats().paged_messages, 0);
+        proptest::prop_assert_eq!(store.stats().cached_bytes, 0);
+        store.sync().unwrap();
+        proptest::prop_assert_eq!(store.stats().live_messages, 0);
+    }
+}
