@@ -61,6 +61,20 @@ pub trait DeliverySink: Send + Sync {
     fn confirmed(&self, ticket: Ticket) {
         let _ = ticket;
     }
+
+    /// The store stopped writing after an I/O error (a failed write or fsync; it logs the
+    /// error): no ticket above the last one [`confirmed`](DeliverySink::confirmed) will ever
+    /// become durable, so every publish of this channel still waiting for one must be refused
+    /// now — AMQP `basic.nack`, MQTT 5 reason code 0x80, MQTT 3.x a closed connection — and
+    /// so must every later publish that gets a [`PublishOutcome::durable`] ticket (the flag is
+    /// sticky: the store is not written again until the broker restarts).
+    ///
+    /// Called once from the writer thread, when it fails, for every sink then waiting, and
+    /// again from the publishing thread (inside the storage factory's `when_durable`, which
+    /// then returns false) whenever a sink asks to wait for a ticket after the failure. No core
+    /// lock is held; like the other methods it must only record the fact and wake the front.
+    /// The default ignores it.
+    fn store_failed(&self) {}
 }
 
 /// A `basic.get` answer.
@@ -114,7 +128,8 @@ pub struct PublishOutcome {
     /// `Some(ticket)`: a persistent message in a durable queue that is not on stable storage
     /// yet. The confirm must wait until the sink is told [`DeliverySink::confirmed`] with a
     /// ticket at least this high (and confirms go out in publish order, so later ones wait
-    /// too). `None`: the confirm may be sent now.
+    /// too). `None`: the confirm may be sent now. When the store fails instead, the sink is
+    /// told [`DeliverySink::store_failed`] and the confirm becomes a nack.
     pub durable: Option<Ticket>,
 }
 

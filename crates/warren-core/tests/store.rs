@@ -604,3 +604,89 @@ fn transient_messages_spill_past_the_budget_and_never_come_back() {
     drop(ch);
     stop(store, broker);
 }
+
+/// A sink that also records [`DeliverySink::store_failed`] calls.
+#[derive(Default)]
+struct FailRecorder {
+    confirmed: Mutex<u64>,
+    failed: Mutex<u32>,
+}
+
+impl DeliverySink for FailRecorder {
+    fn deliver(&self, _d: Delivery) {}
+    fn cancelled(&self, _tag: &str) {}
+    fn confirmed(&self, ticket: Ticket) {
+        let mut c = self.confirmed.lock();
+        *c = (*c).max(ticket.0);
+    }
+    fn store_failed(&self) {
+        *self.failed.lock() += 1;
+    }
+}
+
+/// Makes the next segment creation fail (ENOTDIR, even as root): the `segments` directory
+/// becomes a regular file. The open segment keeps working until the store rolls.
+fn break_segments_dir(dir: &Path) {
+    let segments = dir.join("segments");
+    std::fs::remove_dir_all(&segments).unwrap();
+    std::fs::write(&segments, b"not a directory").unwrap();
+}
+
+#[test]
+fn a_failed_disk_refuses_waiting_and_later_confirms() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.segment_size = 4096;
+    let (store, broker) = boot(config);
+    let (conn, ch, _) = open_channel(&broker);
+    ch.queue_declare("q", QueueOptions::default().durable(true), false)
+        .unwrap();
+    ch.queue_declare("t", QueueOptions::default(), false)
+        .unwrap();
+    let sink = Arc::new(FailRecorder::default());
+    let pub_ch = conn.open_channel(2, sink.clone()).unwrap();
+    let big = "x".repeat(1000);
+
+    // A working disk confirms.
+    let first = publish(&pub_ch, "q", &big, persistent()).durable.unwrap();
+    wait_for("the first confirm", || *sink.confirmed.lock() >= first.0);
+    assert_eq!(*sink.failed.lock(), 0);
+
+    // Then the next segment cannot be created: the writer fails and says so, once.
+    break_segments_dir(dir.path());
+    let mut last = first;
+    for _ in 0..8 {
+        if let Some(t) = publish(&pub_ch, "q", &big, persistent()).durable {
+            last = t;
+        }
+    }
+    wait_for("store_failed", || *sink.failed.lock() == 1);
+    assert!(
+        *sink.confirmed.lock() < last.0,
+        "a publish the writer never wrote was confirmed"
+    );
+    assert!(matches!(store.sync(), Err(store::StoreError::NotWriting)));
+
+    // A later persistent publish to the durable queue is refused at once, from the publishing
+    // thread; transient ones and those to transient queues need no disk and are unaffected.
+    let outcome = publish(&pub_ch, "q", &big, persistent());
+    assert!(outcome.durable.is_some());
+    assert_eq!(*sink.failed.lock(), 2);
+    assert_eq!(
+        publish(&pub_ch, "q", "transient", Properties::default()).durable,
+        None
+    );
+    assert_eq!(
+        publish(&pub_ch, "t", "to a transient queue", persistent()).durable,
+        None
+    );
+    assert_eq!(*sink.failed.lock(), 2);
+
+    // The broker keeps serving from memory.
+    let bodies: Vec<String> = drain(&ch, "t").into_iter().map(|(b, _, _)| b).collect();
+    assert_eq!(bodies, ["to a transient queue"]);
+    let in_q = drain(&ch, "q");
+    assert_eq!(in_q.last().map(|(b, _, _)| b.as_str()), Some("transient"));
+    drop((ch, pub_ch, conn));
+    stop(store, broker);
+}

@@ -3,6 +3,12 @@
 //! each batch, fsyncs it according to the [`FsyncPolicy`], and only then releases the publisher
 //! confirms of everything in it (group commit). It also deletes reclaimed segments, after the
 //! batch that made them reclaimable is on disk.
+//!
+//! When a write or fsync fails the thread logs the error and stops for good ([`fail`]): the
+//! store is marked failed, what was waiting to be written is dropped (and so is everything
+//! appended later: memory does not grow), and every sink waiting for a confirm is told
+//! [`DeliverySink::store_failed`], as is every sink that asks to wait later (the factory's
+//! `when_durable` checks `AppendState::failed`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
@@ -53,6 +59,9 @@ pub(crate) struct AppendState {
     /// Reclaimed segments the writer deletes after its current batch.
     pub(crate) to_delete: Vec<u64>,
     pub(crate) shutdown: bool,
+    /// The writer stopped after an I/O error: appended records are not kept (no ticket
+    /// becomes durable any more).
+    pub(crate) failed: bool,
 }
 
 impl AppendState {
@@ -69,6 +78,7 @@ impl AppendState {
         };
         self.offset = self.offset.saturating_add(len);
         match self.chunks.last_mut() {
+            _ if self.failed => {}
             Some(c) if c.segment == self.segment => c.bytes.extend_from_slice(framed),
             _ => self.chunks.push(Chunk {
                 segment: self.segment,
@@ -85,10 +95,12 @@ impl AppendState {
         self.segment += 1;
         self.offset = FIRST_RECORD;
         self.segments.entry(self.segment).or_default();
-        self.chunks.push(Chunk {
-            segment: self.segment,
-            bytes: MAGIC.to_vec(),
-        });
+        if !self.failed {
+            self.chunks.push(Chunk {
+                segment: self.segment,
+                bytes: MAGIC.to_vec(),
+            });
+        }
         self.reclaim_from(sealed);
     }
 
@@ -162,9 +174,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         for chunk in &chunks {
             if let Err(e) = write_chunk(&shared, &mut files, chunk) {
                 error!(segment = chunk.segment, error = %e,
-                    "cannot write to the message store; confirms stop until restart");
-                shared.failed.store(true, Ordering::Release);
-                shared.written_cv.notify_all();
+                    "cannot write to the message store; persistent publishes are refused until restart");
+                fail(&shared);
                 return;
             }
             if !touched.contains(&chunk.segment) {
@@ -202,9 +213,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
             for n in all {
                 if let Some(f) = files.get(&n) {
                     if let Err(e) = f.sync_data() {
-                        error!(segment = n, error = %e, "fsync of the message store failed; confirms stop until restart");
-                        shared.failed.store(true, Ordering::Release);
-                        shared.written_cv.notify_all();
+                        error!(segment = n, error = %e,
+                            "fsync of the message store failed; persistent publishes are refused until restart");
+                        fail(&shared);
                         return;
                     }
                 }
@@ -259,6 +270,31 @@ fn write_chunk(
         }
     };
     f.write_all(&chunk.bytes)
+}
+
+/// The writer cannot go on: marks the store failed (readers and `sync` give up with
+/// `NotWriting`), drops the records waiting to be written, and tells every sink waiting for a
+/// confirm that it will never come ([`DeliverySink::store_failed`]), with no lock held.
+fn fail(shared: &Shared) {
+    // Every waiter is drained under the state lock, and `when_durable` checks `state.failed`
+    // under it before registering one: no sink is left waiting.
+    shared.failed.store(true, Ordering::Release);
+    let waiting: Vec<Arc<dyn DeliverySink>> = {
+        let mut st = shared.state.lock();
+        st.failed = true;
+        st.chunks.clear();
+        st.waiters
+            .drain()
+            .filter_map(|(_, (sink, _))| sink.upgrade())
+            .collect()
+    };
+    // Under their locks, so that no reader or syncer is between its check and its wait.
+    drop(shared.written.lock());
+    shared.written_cv.notify_all();
+    shared.durable_cv.notify_all();
+    for sink in waiting {
+        sink.store_failed();
+    }
 }
 
 /// Marks everything up to `ticket` durable and tells the waiting sinks.

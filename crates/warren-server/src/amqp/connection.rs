@@ -130,6 +130,10 @@ struct ChannelSlot {
     pending_confirms: VecDeque<(u64, Confirm, Option<u64>)>,
     /// The highest store ticket known durable for this channel's publishes.
     durable_upto: u64,
+    /// The store stopped writing ([`OutEvent::StoreFailed`]): confirms still waiting for the
+    /// disk, and every later one that would, become nacks (RabbitMQ nacks what it cannot
+    /// persist).
+    store_failed: bool,
 }
 
 /// One client connection's AMQP state. See the module docs for the calling order.
@@ -337,12 +341,22 @@ impl AmqpConnection {
         self.outbox.drain(&mut events);
         let mut confirmed = false;
         for (channel, event) in events.drain(..) {
-            if let OutEvent::Confirmed(ticket) = event {
-                if let Some(slot) = self.channels.get_mut(&channel) {
-                    slot.durable_upto = slot.durable_upto.max(ticket.0);
-                    confirmed = true;
+            match event {
+                OutEvent::Confirmed(ticket) => {
+                    if let Some(slot) = self.channels.get_mut(&channel) {
+                        slot.durable_upto = slot.durable_upto.max(ticket.0);
+                        confirmed = true;
+                    }
+                    continue;
                 }
-                continue;
+                OutEvent::StoreFailed => {
+                    if let Some(slot) = self.channels.get_mut(&channel) {
+                        slot.store_failed = true;
+                        confirmed = true;
+                    }
+                    continue;
+                }
+                _ => {}
             }
             self.encode_event(channel, event);
         }
@@ -555,8 +569,8 @@ impl AmqpConnection {
                     },
                 );
             }
-            // Handled in `handle_outbox` (it changes the channel's state, writes nothing).
-            OutEvent::Confirmed(_) => {}
+            // Handled in `handle_outbox` (they change the channel's state, write nothing).
+            OutEvent::Confirmed(_) | OutEvent::StoreFailed => {}
         }
     }
 
@@ -566,39 +580,39 @@ impl AmqpConnection {
             if slot.pending_confirms.is_empty() {
                 continue;
             }
-            // The ready prefix: confirms whose message is durable (or needed no disk).
-            let ready = slot
-                .pending_confirms
-                .iter()
-                .take_while(|(_, _, ticket)| ticket.is_none_or(|t| t <= slot.durable_upto))
-                .count();
-            // Runs of acks become one `multiple` ack; nacks go one by one.
-            let mut run_end: Option<u64> = None;
-            let mut run_len = 0usize;
-            for (seq, confirm, _) in slot.pending_confirms.drain(..ready) {
-                match confirm {
-                    Confirm::Ack => {
-                        run_end = Some(seq);
-                        run_len += 1;
+            // The ready prefix: confirms whose message is durable (or needed no disk) — all of
+            // them once the store has failed, those still waiting for the disk as nacks.
+            let ready = if slot.store_failed {
+                slot.pending_confirms.len()
+            } else {
+                slot.pending_confirms
+                    .iter()
+                    .take_while(|(_, _, ticket)| ticket.is_none_or(|t| t <= slot.durable_upto))
+                    .count()
+            };
+            // Runs of the same decision become one `multiple` ack or nack (every earlier
+            // confirm has gone out, so `multiple` covers exactly the run).
+            let mut run: Option<(Confirm, u64, usize)> = None;
+            for (seq, confirm, ticket) in slot.pending_confirms.drain(..ready) {
+                let confirm = if ticket.is_some_and(|t| t > slot.durable_upto) {
+                    Confirm::Nack
+                } else {
+                    confirm
+                };
+                match &mut run {
+                    Some((kind, end, len)) if *kind == confirm => {
+                        *end = seq;
+                        *len += 1;
                     }
-                    Confirm::Nack => {
-                        if let Some(end) = run_end.take() {
-                            frames.push((id, ack(end, run_len > 1)));
+                    _ => {
+                        if let Some(done) = run.replace((confirm, seq, 1)) {
+                            frames.push((id, confirm_method(done)));
                         }
-                        run_len = 0;
-                        frames.push((
-                            id,
-                            Method::BasicNack(BasicNack {
-                                delivery_tag: seq,
-                                multiple: false,
-                                requeue: false,
-                            }),
-                        ));
                     }
                 }
             }
-            if let Some(end) = run_end {
-                frames.push((id, ack(end, run_len > 1)));
+            if let Some(done) = run {
+                frames.push((id, confirm_method(done)));
             }
         }
         for (channel, method) in frames {
@@ -736,6 +750,7 @@ impl AmqpConnection {
                 confirm_seq: None,
                 pending_confirms: VecDeque::new(),
                 durable_upto: 0,
+                store_failed: false,
             },
         );
         self.send_method(
@@ -1327,6 +1342,18 @@ fn client_may_send(m: &Method) -> bool {
             | Method::TxCommit(_)
             | Method::TxRollback(_)
     )
+}
+
+/// The confirm for a run of `len` publishes with the same decision ending at `tag`.
+fn confirm_method((confirm, tag, len): (Confirm, u64, usize)) -> Method {
+    match confirm {
+        Confirm::Ack => ack(tag, len > 1),
+        Confirm::Nack => Method::BasicNack(BasicNack {
+            delivery_tag: tag,
+            multiple: len > 1,
+            requeue: false,
+        }),
+    }
 }
 
 fn ack(tag: u64, multiple: bool) -> Method {

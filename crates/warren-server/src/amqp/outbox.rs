@@ -19,6 +19,9 @@ pub enum OutEvent {
     Cancelled(String),
     /// The store made every publish up to this ticket durable: their confirms may go out.
     Confirmed(Ticket),
+    /// The store stopped writing (I/O error): publishes waiting for the disk, and later ones
+    /// that would, are refused.
+    StoreFailed,
 }
 
 /// Shared between the core (through [`ChannelSink`]s) and the connection task.
@@ -115,6 +118,10 @@ impl DeliverySink for ChannelSink {
 
     fn confirmed(&self, ticket: Ticket) {
         self.outbox.push(self.channel, OutEvent::Confirmed(ticket));
+    }
+
+    fn store_failed(&self) {
+        self.outbox.push(self.channel, OutEvent::StoreFailed);
     }
 
     fn has_capacity(&self) -> bool {

@@ -112,6 +112,9 @@ pub struct MqttSession {
     held: VecDeque<(Option<Ticket>, Packet)>,
     /// The highest store ticket known durable.
     durable_upto: u64,
+    /// The store stopped writing (I/O error): held answers whose ticket is not durable are
+    /// refused (see `flush_held`).
+    store_failed: bool,
     client_id: String,
     vhost: String,
     user: String,
@@ -182,6 +185,7 @@ impl MqttSession {
             sink: None,
             held: VecDeque::new(),
             durable_upto: 0,
+            store_failed: false,
             client_id: String::new(),
             vhost: String::new(),
             user: String::new(),
@@ -659,15 +663,39 @@ impl MqttSession {
         }
     }
 
-    /// Sends the held answers whose ticket is now durable, in order.
-    fn flush_held(&mut self) {
+    /// Sends the held answers whose ticket is now durable, in order. Once the store has
+    /// failed, the others never will be: MQTT 5 gets PUBACK / PUBREC 0x80 (unspecified
+    /// error); 3.x, which has no negative answer, and a PUBCOMP (which has none either) get
+    /// the connection closed without the answer, so the client publishes again later.
+    fn flush_held(&mut self, now: Instant) {
         while let Some((ticket, _)) = self.held.front() {
-            if ticket.is_some_and(|t| t.0 > self.durable_upto) {
+            let waiting = ticket.is_some_and(|t| t.0 > self.durable_upto);
+            if waiting && !self.store_failed {
                 break;
             }
-            if let Some((_, packet)) = self.held.pop_front() {
-                self.send(&packet);
+            let Some((_, mut packet)) = self.held.pop_front() else {
+                break;
+            };
+            if waiting {
+                match &mut packet {
+                    Packet::PubAck(a) | Packet::PubRec(a) if self.v5() => {
+                        if !a.reason_code.is_error() {
+                            a.reason_code = ReasonCode::UnspecifiedError;
+                        }
+                        // A refused QoS 2 publish is over: a resend is a new publish.
+                        if let Packet::PubRec(a) = &packet {
+                            self.incoming_qos2.remove(&a.packet_id.get());
+                        }
+                    }
+                    _ => {
+                        warn!(client = %self.client_id,
+                            "the message store failed: closing without acknowledging");
+                        self.held.clear();
+                        return self.fail(ReasonCode::UnspecifiedError, now);
+                    }
+                }
             }
+            self.send(&packet);
         }
     }
 
@@ -1131,11 +1159,12 @@ impl MqttSession {
                 OutEvent::Confirmed(t) => {
                     self.durable_upto = self.durable_upto.max(t.0);
                 }
+                OutEvent::StoreFailed => self.store_failed = true,
             }
         }
         self.events = events;
         if !self.held.is_empty() {
-            self.flush_held();
+            self.flush_held(now);
         }
         if self.outbox.take_throttled() {
             if let Some(ch) = &self.channel {
