@@ -75,7 +75,9 @@ pub trait StorageFactory: Send + Sync {
     fn create(&self, vhost: &str, name: &str, durable: bool) -> Box<dyn QueueStorage>;
 
     /// Asks for `sink.confirmed(t)` with `t >= ticket` once `ticket` is durable. Returns true
-    /// (and calls nothing) when it already is. The default: everything is always durable.
+    /// (and calls nothing) when it already is. False means the sink will be told: either
+    /// `confirmed` later, or [`DeliverySink::store_failed`] when the store cannot write
+    /// (possibly at once). The default: everything is always durable.
     fn when_durable(&self, ticket: Ticket, sink: &Arc<dyn DeliverySink>) -> bool {
         let _ = (ticket, sink);
         true

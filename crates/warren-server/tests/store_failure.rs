@@ -40,8 +40,8 @@ async fn connect(url: &str) -> Connection {
         .expect("connect")
 }
 
-/// A broker with MQTT on, 4 KiB segments and `fsync = always`, and every line of its log
-/// output (stdout, where the log goes besides the `LISTENING`/`READY` lines).
+/// A broker with MQTT on, 4 KiB segments and `fsync = always`, and every line it prints
+/// (`LISTENING`/`READY` on stdout, the log on stderr).
 fn start_node() -> (Node, Arc<Mutex<Vec<String>>>) {
     let mut node = Node::new("always");
     node.mqtt = true;
