@@ -10,6 +10,7 @@ use crate::auth::{Mechanism, User};
 use crate::connection::{Connection, ConnectionId, ConnectionInfo};
 use crate::error::{CoreError, LoginFailure};
 use crate::exchange::{BindingInfo, ExchangeOptions};
+use crate::expiry::{Clock, Time};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::permissions::Permissions;
 use crate::queue::{ConsumerInfo, QueueOptions};
@@ -141,6 +142,8 @@ pub struct Broker {
     /// Active alarms, one bit per [`Alarm`].
     alarms: AtomicU8,
     alarm_listeners: Mutex<Vec<Weak<dyn AlarmListener>>>,
+    /// The time of message TTLs and queue expiry (see [`crate::expiry`]).
+    time: Arc<Time>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -170,6 +173,7 @@ impl Broker {
             connections: Mutex::new(HashMap::new()),
             alarms: AtomicU8::new(0),
             alarm_listeners: Mutex::new(Vec::new()),
+            time: Arc::new(Time::default()),
         }
     }
 
@@ -262,13 +266,17 @@ impl Broker {
         if let Some(v) = vhosts.get(name) {
             return Arc::clone(v);
         }
-        let v = Arc::new(VHost::new(
-            name,
-            description,
-            Arc::clone(&self.storage),
-            Arc::clone(&self.metrics),
-            self.config.max_queues_per_vhost,
-        ));
+        let v = Arc::new_cyclic(|this| {
+            VHost::new(
+                name,
+                description,
+                Arc::clone(&self.storage),
+                Arc::clone(&self.metrics),
+                self.config.max_queues_per_vhost,
+                Arc::clone(&self.time),
+                Weak::clone(this),
+            )
+        });
         vhosts.insert(name.to_owned(), Arc::clone(&v));
         drop(vhosts);
         self.storage.topology_changed();
@@ -387,6 +395,55 @@ impl Broker {
         let mut l = self.alarm_listeners.lock();
         l.retain(|w| w.strong_count() > 0);
         l.push(Arc::downgrade(listener));
+    }
+
+    // ---- time -------------------------------------------------------------------------------
+
+    /// Sets the clock the broker reads between ticks (to stamp messages that have a TTL, check
+    /// the head of a queue before a delivery, mark a queue with `x-expires` as used). It can
+    /// be set once, before the broker is used; returns false if one was already set. Without
+    /// one the broker's time is that of the last [`Broker::tick`]. See [`crate::expiry`].
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) -> bool {
+        self.time.set_clock(clock)
+    }
+
+    /// The periodic work at `now` (milliseconds since the Unix epoch, the same time base as
+    /// the clock): in every queue, expired messages at the head are dropped or dead-lettered,
+    /// and queues unused for longer than their `x-expires` are deleted. A front calls it
+    /// every 100 ms or so; TTLs are also checked lazily on delivery and `basic.get`, so the
+    /// period only bounds how late message counts fall for queues nobody consumes from.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use bytes::Bytes;
+    /// use warren_core::*;
+    ///
+    /// let broker = Broker::with_defaults(BrokerConfig::default());
+    /// let clock = Arc::new(ManualClock::new(1_000));
+    /// broker.set_clock(clock.clone());
+    /// let vhost = broker.vhost("/").unwrap();
+    /// let options = QueueOptions::default().argument("x-message-ttl", 500i32);
+    /// broker.declare_queue("/", "short-lived", options)?;
+    /// # let user = broker.authenticate(Mechanism::Plain, "guest", "guest", true)?;
+    /// # let conn = broker.open_connection(ConnectionInfo { user, vhost: "/".into(),
+    /// #     peer: "127.0.0.1:1".into(), protocol: Protocol::Amqp091, client_name: None })?;
+    /// # struct Nobody;
+    /// # impl DeliverySink for Nobody { fn deliver(&self, _: Delivery) {} fn cancelled(&self, _: &str) {} }
+    /// # let ch = conn.open_channel(1, Arc::new(Nobody))?;
+    /// ch.basic_publish("", "short-lived".into(), false, Properties::default(), Bytes::from_static(b"x"))?;
+    /// let queue = vhost.queue("short-lived").unwrap();
+    /// assert_eq!(queue.message_count(), 1);
+    ///
+    /// clock.advance(500);
+    /// broker.tick(clock.now_ms());
+    /// assert_eq!(queue.message_count(), 0);
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn tick(&self, now: u64) {
+        self.time.ticked(now);
+        for v in self.vhosts() {
+            v.sweep(now);
+        }
     }
 
     // ---- connections ------------------------------------------------------------------------

@@ -11,12 +11,13 @@ use parking_lot::Mutex;
 use crate::connection::ConnShared;
 use crate::error::{CoreError, Permission, ResourceKind};
 use crate::exchange::{Destination, ExchangeOptions};
+use crate::expiry::parse_expiration;
 use crate::message::{Message, Properties};
 use crate::names;
 use crate::policy::{dead_letter_headers, ExchangePolicy};
-use crate::queue::{Consumer, Enqueued, Queue, QueueOptions};
+use crate::queue::{Consumer, Enqueued, Queue, QueueOptions, QueueState};
 use crate::reply_to::{REPLY_TO_PREFIX, REPLY_TO_QUEUE};
-use crate::storage::{QueueStorage, QueuedMessage, Ticket};
+use crate::storage::{QueuedMessage, Ticket};
 use crate::store::Persisted;
 use crate::value::FieldTable;
 use crate::vhost::RouteScratch;
@@ -140,6 +141,8 @@ struct Unacked {
     message: Arc<Message>,
     /// Its publish record on disk: dropping the entry (ack) writes the ack record.
     persisted: Option<Persisted>,
+    /// Its expiry deadline in its queue (kept if it is requeued), ms; `u64::MAX`: none.
+    deadline: u64,
     /// The consumer it counts against (None for basic.get).
     consumer: Option<Arc<Consumer>>,
 }
@@ -188,13 +191,13 @@ impl ChannelCore {
         true
     }
 
-    /// Delivers the head of `store` to `consumer` if it has credit. Called by the queue with its
-    /// lock held; takes this channel's lock and calls the sink inside it.
+    /// Delivers the head of the queue to `consumer` if it has credit. Called by the queue with
+    /// its lock held (`queue_state`); takes this channel's lock and calls the sink inside it.
     pub(crate) fn try_deliver(
         &self,
         queue: &Arc<Queue>,
         consumer: &Arc<Consumer>,
-        store: &mut dyn QueueStorage,
+        queue_state: &mut QueueState,
     ) -> bool {
         let mut st = self.state.lock();
         if st.closed || !st.flow || !self.sink.has_capacity() {
@@ -208,11 +211,14 @@ impl ChannelCore {
                 return false;
             }
         }
-        let Some(QueuedMessage {
-            message,
-            redelivered,
-            persisted,
-        }) = store.pop_front()
+        let Some((
+            QueuedMessage {
+                message,
+                redelivered,
+                persisted,
+            },
+            deadline,
+        )) = queue_state.pop()
         else {
             return false;
         };
@@ -227,6 +233,7 @@ impl ChannelCore {
                 queue: Arc::clone(queue),
                 message: Arc::clone(&message),
                 persisted,
+                deadline,
                 consumer: Some(Arc::clone(consumer)),
             });
         } else {
@@ -336,12 +343,13 @@ impl Drop for Channel {
 
 fn requeue_grouped(taken: Vec<Unacked>) {
     // Group by queue, keeping tag order within each queue.
-    type Group = (Arc<Queue>, Vec<(Arc<Message>, Option<Persisted>)>);
+    type Group = (Arc<Queue>, Vec<(Arc<Message>, Option<Persisted>, u64)>);
     let mut groups: Vec<Group> = Vec::new();
     for u in taken {
+        let entry = (u.message, u.persisted, u.deadline);
         match groups.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &u.queue)) {
-            Some((_, v)) => v.push((u.message, u.persisted)),
-            None => groups.push((u.queue, vec![(u.message, u.persisted)])),
+            Some((_, v)) => v.push(entry),
+            None => groups.push((u.queue, vec![entry])),
         }
     }
     for (q, msgs) in groups {
@@ -803,10 +811,11 @@ impl Channel {
             .check(Permission::Read, ResourceKind::Queue, &queue)?;
         let q = self.usable_queue(&queue)?;
         let mut qs = q.state.lock();
-        let Some(m) = qs.store.pop_front() else {
+        let Some((m, deadline)) = q.take_for_get(&mut qs) else {
+            q.unlock(qs);
             return Ok(None);
         };
-        let message_count = qs.store.len();
+        let message_count = qs.len();
         let mut st = self.core.state.lock();
         let tag = st.next_tag;
         st.next_tag += 1;
@@ -822,6 +831,7 @@ impl Channel {
                 queue: Arc::clone(&q),
                 message: Arc::clone(&message),
                 persisted,
+                deadline,
                 consumer: None,
             });
         } else {
@@ -829,7 +839,7 @@ impl Channel {
         }
         let m = QueuedMessage::new(message, redelivered);
         drop(st);
-        drop(qs);
+        q.unlock(qs);
         q.delivered.fetch_add(1, Ordering::Relaxed);
         self.conn().metrics.delivered(m.redelivered);
         Ok(Some(GetOk {
@@ -893,12 +903,17 @@ impl Channel {
         self.basic_nack(delivery_tag, false, requeue)
     }
 
+    /// Requeues, or discards — dead-lettering with reason `rejected` where the queue has a
+    /// dead-letter exchange.
     fn settle_rejected(&self, taken: Vec<Unacked>, requeue: bool) {
         if requeue {
             self.conn().metrics.requeued(taken.len());
             requeue_grouped(taken);
         } else {
             self.conn().metrics.discarded(taken.len());
+            for u in taken {
+                u.queue.reject(u.message);
+            }
         }
     }
 
@@ -992,6 +1007,20 @@ impl Channel {
                 });
             }
         }
+        // The per-message TTL, checked as RabbitMQ checks it (406 when it is not a number
+        // of milliseconds up to 2^32 - 1).
+        let message_ttl = match properties.expiration.as_deref() {
+            None => None,
+            Some(text) => Some(
+                parse_expiration(text).map_err(|reason| CoreError::InvalidArg {
+                    kind: ResourceKind::Exchange,
+                    name: exchange.to_owned(),
+                    vhost: conn.vhost.name().to_owned(),
+                    arg: "expiration".to_owned(),
+                    reason,
+                })?,
+            ),
+        };
         let mut properties = properties;
         if properties.reply_to.as_deref() == Some(REPLY_TO_QUEUE) {
             let token = match &*self.reply_to.lock() {
@@ -1054,7 +1083,7 @@ impl Channel {
         let mut rejected = 0;
         let mut ticket: Option<Ticket> = None;
         for q in queues.drain(..) {
-            match q.enqueue(Arc::clone(&message)) {
+            match q.enqueue(Arc::clone(&message), message_ttl) {
                 Enqueued::Rejected => rejected += 1,
                 Enqueued::Accepted(t) => ticket = ticket.max(t),
             }
@@ -1103,18 +1132,10 @@ impl Channel {
             let message = Arc::new(message);
             let mut scratch = self.scratch.lock();
             let Scratch { route, queues } = &mut *scratch;
-            conn.vhost.route(
-                &dlx,
-                &message.routing_key,
-                message.properties.headers.as_ref(),
-                route,
-                queues,
-            );
             // The publisher gets a nack whatever happens here, so neither a full queue nor
             // the durable ticket changes the outcome.
-            for q in queues.drain(..) {
-                let _ = q.enqueue(Arc::clone(&message));
-            }
+            conn.vhost
+                .republish(&dlx, &message, route, queues, |_| true);
         }
         PublishOutcome {
             routed: 0,

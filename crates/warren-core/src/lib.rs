@@ -7,9 +7,12 @@
 //! thread-safe: share one `Arc<Broker>` between connection tasks on a multi-threaded runtime.
 //!
 //! **What it is not**: no tokio, no I/O, no clock reads, no codec (it has its own
-//! [`FieldTable`]/[`Value`] and [`Properties`] types that a front converts to losslessly), no
-//! TTL or queue dead-lettering yet (only messages an exchange [`policy`] refuses are
-//! dead-lettered). The one exception to "no I/O" is the optional durable [`store`]: queues keep messages through the [`QueueStorage`] trait, in memory
+//! [`FieldTable`]/[`Value`] and [`Properties`] types that a front converts to losslessly).
+//! Time is given to it: [`Broker::tick`] for periodic work (message TTL, queue expiry) and an
+//! injected [`Clock`] for the paths between ticks (see [`expiry`]); queue dead-lettering
+//! (`x-dead-letter-exchange`) and exchange [`policy`] refusals share one republish path.
+//! The one exception to "no I/O" is the optional durable [`store`]: queues keep messages
+//! through the [`QueueStorage`] trait, in memory
 //! ([`MemoryStorage`]) or, for durable queues, in the store's append-only segment files,
 //! written and fsynced on the store's own thread (see the [`store`] module for the format and
 //! the guarantees).
@@ -95,9 +98,11 @@ mod auth;
 mod broker;
 mod channel;
 mod connection;
+mod dead_letter;
 mod definitions;
 mod error;
 mod exchange;
+pub mod expiry;
 mod headers;
 mod message;
 mod metrics;
@@ -127,6 +132,7 @@ pub use definitions::{
 };
 pub use error::{CoreError, ErrorScope, LoginFailure, Permission, ResourceKind, Result};
 pub use exchange::{BindingInfo, Destination, Exchange, ExchangeKind, ExchangeOptions};
+pub use expiry::{Clock, ManualClock};
 pub use headers::{headers_match, XMatch};
 pub use message::{Message, Properties};
 pub use metrics::{Metrics, MetricsSnapshot};

@@ -1,16 +1,19 @@
 //! Queues: ready messages (behind [`QueueStorage`]), consumers and round-robin dispatch.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::channel::ChannelCore;
 use crate::connection::ConnectionId;
+use crate::dead_letter::{self, DeathReason};
 use crate::error::{CoreError, ResourceKind};
+use crate::expiry::{Deadlines, LazyNow, Lifecycle, Time, NEVER};
 use crate::message::Message;
 use crate::storage::{QueueStorage, QueuedMessage, Ticket};
 use crate::value::{FieldTable, Value};
+use crate::vhost::{RouteScratch, VHost};
 
 /// What a full queue does with a new message (`x-overflow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,8 +34,13 @@ pub struct QueueOptions {
     pub exclusive: bool,
     /// Deleted when its last consumer goes (if it ever had one).
     pub auto_delete: bool,
-    /// Declare arguments (`x-max-length`, `x-max-length-bytes`, `x-overflow` are applied; the other
-    /// `x-` arguments RabbitMQ compares are recorded and compared on redeclare).
+    /// Declare arguments. Applied: `x-max-length`, `x-max-length-bytes`, `x-overflow`
+    /// (`drop-head`, `reject-publish`; `reject-publish-dlx` acts as `reject-publish`),
+    /// `x-message-ttl` (ms a message may wait; 0: delivered at once or never),
+    /// `x-expires` (ms unused before the queue is deleted), `x-dead-letter-exchange` and
+    /// `x-dead-letter-routing-key` (where rejected, expired and drop-head messages go, see
+    /// the [`crate::expiry`] module). The other `x-` arguments RabbitMQ compares are recorded
+    /// and compared on redeclare.
     pub arguments: FieldTable,
 }
 
@@ -153,11 +161,56 @@ impl Consumer {
 }
 
 pub(crate) struct QueueState {
-    pub(crate) store: Box<dyn QueueStorage>,
+    store: Box<dyn QueueStorage>,
+    /// The deadlines of the ready messages, kept in step with `store` (empty while none has
+    /// one).
+    deadlines: Deadlines,
+    /// Messages taken out under the lock to be dead-lettered once it is released.
+    dead: Vec<(Arc<Message>, DeathReason)>,
     consumers: Vec<Arc<Consumer>>,
     next: usize,
     ever_had_consumer: bool,
     pub(crate) deleted: bool,
+}
+
+impl QueueState {
+    /// Ready messages.
+    pub(crate) fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Takes the head message and its deadline.
+    pub(crate) fn pop(&mut self) -> Option<(QueuedMessage, u64)> {
+        let m = self.store.pop_front()?;
+        let deadline = self.deadlines.pop_front();
+        self.deadlines.resync(self.store.len());
+        Some((m, deadline))
+    }
+
+    fn push_back(&mut self, m: QueuedMessage, deadline: u64) -> Option<Ticket> {
+        self.deadlines.push_back(deadline, self.store.len());
+        self.store.push_back(m)
+    }
+
+    fn push_front(&mut self, m: QueuedMessage, deadline: u64) {
+        self.deadlines.push_front(deadline, self.store.len());
+        self.store.push_front(m);
+    }
+
+    /// Drops the head message without reading it back; false when empty.
+    fn drop_front(&mut self) -> bool {
+        if !self.store.drop_front() {
+            return false;
+        }
+        self.deadlines.pop_front();
+        self.deadlines.resync(self.store.len());
+        true
+    }
+
+    fn purge(&mut self) -> usize {
+        self.deadlines.clear();
+        self.store.purge()
+    }
 }
 
 /// A queue. Shared as `Arc<Queue>`; all mutable state sits behind one mutex.
@@ -167,6 +220,12 @@ pub struct Queue {
     options: QueueOptions,
     owner: Option<ConnectionId>,
     limits: Limits,
+    lifecycle: Lifecycle,
+    /// Its vhost, where dead letters are routed.
+    home: Weak<VHost>,
+    time: Arc<Time>,
+    /// When it was last used (declared, got from, left by its last consumer), for `x-expires`.
+    last_used: AtomicU64,
     pub(crate) state: Mutex<QueueState>,
     /// Delivered, not yet acked (a gauge kept by channels).
     pub(crate) unacked: AtomicUsize,
@@ -195,22 +254,36 @@ pub(crate) enum Enqueued {
 }
 
 impl Queue {
+    #[allow(clippy::too_many_arguments)] // one constructor, called from one place
     pub(crate) fn new(
         name: Arc<str>,
         vhost: Arc<str>,
         options: QueueOptions,
         owner: Option<ConnectionId>,
-        limits: Limits,
+        (limits, lifecycle): (Limits, Lifecycle),
+        home: Weak<VHost>,
+        time: Arc<Time>,
         store: Box<dyn QueueStorage>,
     ) -> Queue {
+        let last_used = if lifecycle.expires.is_some() {
+            time.now()
+        } else {
+            0
+        };
         Queue {
             name,
             vhost,
             options,
             owner,
             limits,
+            lifecycle,
+            home,
+            time,
+            last_used: AtomicU64::new(last_used),
             state: Mutex::new(QueueState {
                 store,
+                deadlines: Deadlines::default(),
+                dead: Vec::new(),
                 consumers: Vec::new(),
                 next: 0,
                 ever_had_consumer: false,
@@ -274,8 +347,20 @@ impl Queue {
         }
     }
 
-    /// Offers a routed message, then dispatches.
-    pub(crate) fn enqueue(self: &Arc<Self>, message: Arc<Message>) -> Enqueued {
+    /// Offers a routed message, then dispatches. `message_ttl` is the message's own TTL (its
+    /// `expiration` property, already parsed); the queue's `x-message-ttl` applies too, the
+    /// lower of the two wins.
+    pub(crate) fn enqueue(
+        self: &Arc<Self>,
+        message: Arc<Message>,
+        message_ttl: Option<u64>,
+    ) -> Enqueued {
+        let mut now = LazyNow::new(&self.time);
+        let ttl = match (self.lifecycle.message_ttl, message_ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = ttl.map_or(NEVER, |t| now.get().saturating_add(t));
         let mut st = self.state.lock();
         if st.deleted {
             // Deleted between routing and here: as if routed before the delete, then purged.
@@ -295,53 +380,172 @@ impl Queue {
             match self.limits.overflow {
                 Overflow::RejectPublish => return Enqueued::Rejected,
                 Overflow::DropHead => {
-                    while full(&st) && st.store.drop_front() {}
+                    while full(&st) && self.drop_head(&mut st, DeathReason::MaxLen) {}
                     if full(&st) {
                         // Larger than the byte limit on its own: dropped at once, as RabbitMQ.
+                        if self.lifecycle.dead_letter.is_some() {
+                            st.dead.push((message, DeathReason::MaxLen));
+                        }
+                        self.unlock(st);
                         return Enqueued::Accepted(None);
                     }
                 }
             }
         }
-        let ticket = st.store.push_back(QueuedMessage::new(message, false));
+        let was_empty = st.store.is_empty();
+        let ticket = st.push_back(QueuedMessage::new(message, false), deadline);
         self.enqueued.fetch_add(1, Ordering::Relaxed);
-        self.dispatch_locked(&mut st);
+        if was_empty && deadline != NEVER {
+            // As RabbitMQ: a message reaching an empty queue is offered to the consumers
+            // before its TTL is looked at (a TTL of 0 means "now or never").
+            self.dispatch_locked(&mut st, None);
+        }
+        self.dispatch_locked(&mut st, Some(&mut now));
+        self.unlock(st);
         Enqueued::Accepted(ticket)
     }
 
-    /// Puts messages back at the head, keeping their order, then dispatches. (Messages of a
-    /// deleted queue are dropped, which settles them.)
+    /// Puts messages back at the head with their deadlines, keeping their order, then
+    /// dispatches. (Messages of a deleted queue are dropped, which settles them.)
     pub(crate) fn requeue(
         self: &Arc<Self>,
-        messages: impl DoubleEndedIterator<Item = (Arc<Message>, Option<crate::store::Persisted>)>,
+        messages: impl DoubleEndedIterator<Item = (Arc<Message>, Option<crate::store::Persisted>, u64)>,
     ) {
         let mut st = self.state.lock();
         if st.deleted {
             return;
         }
-        for (message, persisted) in messages.rev() {
-            st.store.push_front(QueuedMessage {
-                message,
-                redelivered: true,
-                persisted,
-            });
+        for (message, persisted, deadline) in messages.rev() {
+            st.push_front(
+                QueuedMessage {
+                    message,
+                    redelivered: true,
+                    persisted,
+                },
+                deadline,
+            );
         }
-        self.dispatch_locked(&mut st);
+        self.dispatch_locked(&mut st, Some(&mut LazyNow::new(&self.time)));
+        self.unlock(st);
     }
 
     /// Hands ready messages to consumers with credit, round-robin.
     pub(crate) fn dispatch(self: &Arc<Self>) {
         let mut st = self.state.lock();
-        self.dispatch_locked(&mut st);
+        self.dispatch_locked(&mut st, Some(&mut LazyNow::new(&self.time)));
+        self.unlock(st);
+    }
+
+    /// Releases the lock, then dead-letters what was set aside under it. Every path that may
+    /// drop messages under the lock ends with this.
+    pub(crate) fn unlock(self: &Arc<Self>, mut st: MutexGuard<'_, QueueState>) {
+        if st.dead.is_empty() {
+            return;
+        }
+        let dead = std::mem::take(&mut st.dead);
+        drop(st);
+        self.publish_dead(dead);
+    }
+
+    /// Takes the head message out: set aside to be dead-lettered for `reason` when the queue
+    /// has a dead-letter exchange, else dropped (without reading it back from disk). False
+    /// when empty.
+    fn drop_head(&self, st: &mut QueueState, reason: DeathReason) -> bool {
+        if self.lifecycle.dead_letter.is_none() {
+            return st.drop_front();
+        }
+        match st.pop() {
+            Some((m, _)) => {
+                // Dropping the record settles it here; the dead letter is a new publish.
+                st.dead.push((m.message, reason));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops (or sets aside to dead-letter) the expired messages at the head, as RabbitMQ
+    /// does: only the head is looked at, so a message behind one with a longer TTL waits.
+    pub(crate) fn expire_head(&self, st: &mut QueueState, now: &mut LazyNow<'_>) {
+        if st.deadlines.is_empty() {
+            if let Some(ttl) = self.lifecycle.message_ttl {
+                // Untimed messages in a queue with a TTL (recovered from disk): their TTL
+                // starts now.
+                let len = st.store.len();
+                if len > 0 {
+                    st.deadlines.stamp_all(now.get().saturating_add(ttl), len);
+                }
+            }
+            return;
+        }
+        while st.deadlines.front() != NEVER && st.deadlines.front() <= now.get() {
+            if !self.drop_head(st, DeathReason::Expired) {
+                break;
+            }
+        }
+    }
+
+    /// `basic.get`'s part under the queue lock: expires the head, then takes it.
+    pub(crate) fn take_for_get(&self, st: &mut QueueState) -> Option<(QueuedMessage, u64)> {
+        self.touch();
+        self.expire_head(st, &mut LazyNow::new(&self.time));
+        st.pop()
+    }
+
+    /// Dead-letters `message`, rejected by a client, if the queue has a dead-letter exchange.
+    pub(crate) fn reject(self: &Arc<Self>, message: Arc<Message>) {
+        if self.lifecycle.dead_letter.is_some() {
+            self.publish_dead(vec![(message, DeathReason::Rejected)]);
+        }
+    }
+
+    /// Republishes dead letters to the dead-letter exchange (no lock held). A dead-letter
+    /// exchange that does not exist drops them, as RabbitMQ does.
+    fn publish_dead(self: &Arc<Self>, dead: Vec<(Arc<Message>, DeathReason)>) {
+        let Some(target) = &self.lifecycle.dead_letter else {
+            return;
+        };
+        let Some(vhost) = self.home.upgrade() else {
+            return;
+        };
+        let Some(dlx) = vhost.exchange(&target.exchange) else {
+            tracing::debug!(queue = %self.name, vhost = %self.vhost, exchange = %target.exchange,
+                "dead-letter exchange does not exist: dead letters dropped");
+            return;
+        };
+        let now = self.time.now();
+        let mut route = RouteScratch::default();
+        let mut queues = Vec::new();
+        for (message, reason) in dead {
+            let letter = Arc::new(dead_letter::dead_lettered(
+                &message,
+                reason,
+                &self.name,
+                dlx.name_arc(),
+                target.routing_key.as_deref(),
+                now,
+            ));
+            let automatic = reason != DeathReason::Rejected;
+            vhost.republish(&dlx, &letter, &mut route, &mut queues, |q| {
+                !(automatic && dead_letter::is_cycle(&letter, q.name()))
+            });
+        }
     }
 
     /// The dispatch loop. Lock order: this queue's lock (held by the caller), then, for each
     /// delivery, the consumer's channel lock, inside which the sink is called. No other queue lock
-    /// is taken, and channels never take a queue lock while holding their own.
-    fn dispatch_locked(self: &Arc<Self>, st: &mut QueueState) {
+    /// is taken, and channels never take a queue lock while holding their own. With `now`,
+    /// expired messages at the head are dropped first (and when no consumer can take one).
+    fn dispatch_locked(self: &Arc<Self>, st: &mut QueueState, mut now: Option<&mut LazyNow<'_>>) {
         // Consumers are kept sorted by priority, highest first: try each group of equal
         // priority in turn, round-robin inside the group (with one group, plain round-robin).
-        while !st.store.is_empty() && !st.consumers.is_empty() {
+        loop {
+            if let Some(now) = now.as_deref_mut() {
+                self.expire_head(st, now);
+            }
+            if st.store.is_empty() || st.consumers.is_empty() {
+                break;
+            }
             let n = st.consumers.len();
             let mut delivered = false;
             let mut start = 0;
@@ -363,10 +567,7 @@ impl Queue {
                         continue;
                     }
                     let consumer = Arc::clone(consumer);
-                    if consumer
-                        .channel
-                        .try_deliver(self, &consumer, st.store.as_mut())
-                    {
+                    if consumer.channel.try_deliver(self, &consumer, st) {
                         self.delivered.fetch_add(1, Ordering::Relaxed);
                         st.next = (idx - start + 1) % group;
                         delivered = true;
@@ -378,6 +579,31 @@ impl Queue {
             if !delivered {
                 break;
             }
+        }
+    }
+
+    /// Marks the queue as used now (`x-expires` counts from the last use).
+    pub(crate) fn touch(&self) {
+        if self.lifecycle.expires.is_some() {
+            self.last_used.store(self.time.now(), Ordering::Release);
+        }
+    }
+
+    /// The periodic sweep: expires the head (dead-lettering), and returns true when the queue
+    /// itself has expired (unused for `x-expires`; the caller deletes it).
+    pub(crate) fn sweep(self: &Arc<Self>, now: u64) -> bool {
+        let mut st = self.state.lock();
+        if st.deleted {
+            return false;
+        }
+        self.expire_head(&mut st, &mut LazyNow::at(&self.time, now));
+        let idle = st.consumers.is_empty();
+        self.unlock(st);
+        match self.lifecycle.expires {
+            Some(expires) if idle => {
+                now.saturating_sub(self.last_used.load(Ordering::Acquire)) >= expires
+            }
+            _ => false,
         }
     }
 
@@ -409,7 +635,8 @@ impl Queue {
             .unwrap_or(st.consumers.len());
         st.consumers.insert(pos, consumer);
         st.ever_had_consumer = true;
-        self.dispatch_locked(&mut st);
+        self.dispatch_locked(&mut st, Some(&mut LazyNow::new(&self.time)));
+        self.unlock(st);
         Ok(())
     }
 
@@ -421,6 +648,9 @@ impl Queue {
         if st.consumers.len() != before && st.next >= st.consumers.len() {
             st.next = 0;
         }
+        if st.consumers.is_empty() {
+            self.touch();
+        }
         self.options.auto_delete && st.ever_had_consumer && st.consumers.is_empty() && !st.deleted
     }
 
@@ -428,13 +658,13 @@ impl Queue {
     pub(crate) fn mark_deleted(&self) -> (usize, Vec<Arc<Consumer>>) {
         let mut st = self.state.lock();
         st.deleted = true;
-        let n = st.store.purge();
+        let n = st.purge();
         (n, std::mem::take(&mut st.consumers))
     }
 
     /// Drops every ready message; returns how many.
     pub(crate) fn purge(&self) -> usize {
-        self.state.lock().store.purge()
+        self.state.lock().purge()
     }
 
     /// (ready messages, ready bytes, consumers) read under one lock.

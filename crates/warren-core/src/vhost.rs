@@ -2,13 +2,15 @@
 //! bind, unbind), without permission checks (channels check, definitions import trusts).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::connection::ConnectionId;
 use crate::error::{CoreError, ResourceKind};
 use crate::exchange::{BindError, Destination, Exchange, ExchangeKind, ExchangeOptions};
+use crate::expiry::{Lifecycle, Time};
+use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::policy::ExchangePolicy;
 use crate::queue::{Consumer, Limits, Queue, QueueOptions, COMPARED_QUEUE_ARGS};
@@ -41,6 +43,10 @@ pub struct VHost {
     max_queues: Option<usize>,
     /// Direct reply-to consumers (`amq.rabbitmq.reply-to`) by token.
     pub(crate) reply_to: crate::reply_to::ReplyRegistry,
+    /// The broker's time (message TTL, queue expiry).
+    time: Arc<Time>,
+    /// This vhost, for its queues (they route their dead letters here).
+    this: Weak<VHost>,
 }
 
 impl std::fmt::Debug for VHost {
@@ -71,6 +77,8 @@ impl VHost {
         storage: Arc<dyn StorageFactory>,
         metrics: Arc<Metrics>,
         max_queues: Option<usize>,
+        time: Arc<Time>,
+        this: Weak<VHost>,
     ) -> VHost {
         let mut exchanges = HashMap::new();
         let default: Arc<str> = Arc::from("");
@@ -99,6 +107,8 @@ impl VHost {
             metrics,
             max_queues,
             reply_to: Default::default(),
+            time,
+            this,
         }
     }
 
@@ -343,6 +353,8 @@ impl VHost {
                 }
                 self.check_queue_equivalent(&q, &options)?;
             }
+            // A redeclare (passive too) is a use: `x-expires` counts again from now.
+            q.touch();
             let (ready, _, consumers) = q.counts();
             return Ok((q, ready, consumers));
         }
@@ -358,6 +370,7 @@ impl VHost {
             }
         }
         let limits = Limits::parse(&options.arguments, name, &self.name)?;
+        let lifecycle = Lifecycle::parse(&options.arguments, name, &self.name)?;
         let owner = if options.exclusive { owner } else { None };
         let survives = survives_restart(&options);
         let store = self.storage.create(&self.name, name, survives);
@@ -367,7 +380,9 @@ impl VHost {
             Arc::clone(&self.name),
             options,
             owner,
-            limits,
+            (limits, lifecycle),
+            Weak::clone(&self.this),
+            Arc::clone(&self.time),
             store,
         ));
         self.queues.write().insert(name, Arc::clone(&q));
@@ -439,6 +454,59 @@ impl VHost {
             self.storage.topology_changed();
         }
         Ok(ready)
+    }
+
+    /// Publishes a message the broker re-routes itself (a dead letter, or a message an
+    /// exchange policy refused) from `exchange` to every matching queue that `accept` lets
+    /// through. Nobody waits for a confirm, so full queues and durability tickets do not
+    /// matter. The one republish path of the core: exchange policies and queue dead-lettering
+    /// both use it.
+    pub(crate) fn republish(
+        &self,
+        exchange: &Exchange,
+        message: &Arc<Message>,
+        scratch: &mut RouteScratch,
+        queues: &mut Vec<Arc<Queue>>,
+        accept: impl Fn(&Queue) -> bool,
+    ) {
+        queues.clear();
+        self.route(
+            exchange,
+            &message.routing_key,
+            message.properties.headers.as_ref(),
+            scratch,
+            queues,
+        );
+        // Taken out first: an enqueue may republish again (a dead letter dropped at once),
+        // which must not find this list in use.
+        let targets = std::mem::take(queues);
+        for q in &targets {
+            if accept(q) {
+                let _ = q.enqueue(Arc::clone(message), None);
+            } else {
+                tracing::debug!(queue = %q.name(), vhost = %self.name,
+                    "dead-letter cycle: message dropped for this queue");
+            }
+        }
+        *queues = targets;
+        queues.clear();
+    }
+
+    /// The periodic sweep of time-based work at `now` (ms since the epoch): expired messages
+    /// at the head of each queue are dropped or dead-lettered, and queues unused for longer
+    /// than their `x-expires` are deleted (their messages are not dead-lettered, as in
+    /// RabbitMQ).
+    pub(crate) fn sweep(&self, now: u64) {
+        let queues: Vec<Arc<Queue>> = self.queues.read().values().cloned().collect();
+        for q in queues {
+            if q.sweep(now) {
+                tracing::debug!(queue = %q.name(), vhost = %self.name, "queue expired (x-expires)");
+                self.delete_queue_instance(&q);
+                if survives_restart(q.options()) {
+                    self.storage.topology_changed();
+                }
+            }
+        }
     }
 
     /// Deletes `q` if it is still the queue of that name (used by auto-delete and exclusive
