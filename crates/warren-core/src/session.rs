@@ -38,6 +38,10 @@ pub struct SessionState {
     pub subscriptions: Vec<SubscriptionRecord>,
     /// QoS 2 packet identifiers received (PUBREC sent) and not yet released by PUBREL.
     pub incoming_qos2: Vec<u16>,
+    /// Packet identifiers of QoS 2 messages the server sent whose PUBREC came (PUBREL sent)
+    /// and whose PUBCOMP has not: the PUBRELs to send again when the session resumes.
+    #[serde(default)]
+    pub outgoing_released: Vec<u16>,
 }
 
 impl SessionState {
@@ -76,6 +80,7 @@ impl SessionState {
     /// s.upsert(SubscriptionRecord { filter: "webos/car/+".into(), qos: 1, no_local: false,
     ///                               retain_as_published: false, identifier: Some(7) });
     /// s.incoming_qos2.push(42);
+    /// s.outgoing_released.push(9);
     /// let bytes = s.encode(Some(Duration::from_secs(3600)));
     /// assert_eq!(SessionState::decode(&bytes), Some((s, Some(Duration::from_secs(3600)))));
     /// assert_eq!(SessionState::decode(b"not json"), None);
@@ -127,6 +132,9 @@ pub struct Claimed {
     pub took_over: bool,
     /// True when a stored session was discarded (clean start): its queues should be deleted.
     pub discarded: bool,
+    /// The state of the discarded session (empty unless `discarded`): its subscriptions, e.g.
+    /// to see which shared-subscription groups lost a member.
+    pub discarded_state: SessionState,
 }
 
 /// A will message waiting for its delay (MQTT 5 Will Delay Interval), in core terms.
@@ -255,9 +263,11 @@ impl SessionRegistry {
         } else {
             (existed, false)
         };
-        if clean_start {
-            state = SessionState::default();
-        }
+        let discarded_state = if clean_start {
+            std::mem::take(&mut state)
+        } else {
+            SessionState::default()
+        };
         sessions.insert(
             key,
             Entry {
@@ -273,6 +283,7 @@ impl SessionRegistry {
             state,
             took_over,
             discarded,
+            discarded_state,
         }
     }
 
@@ -377,6 +388,29 @@ impl SessionRegistry {
             .collect()
     }
 
+    /// True when some session of `vhost` (connected or stored) holds a subscription to
+    /// exactly `filter` — e.g. whether a `$share/<group>/<filter>` group still has a member.
+    pub fn any_subscribed(&self, vhost: &str, filter: &str) -> bool {
+        self.sessions.lock().iter().any(|((v, _), e)| {
+            v == vhost && e.state.subscriptions.iter().any(|s| s.filter == filter)
+        })
+    }
+
+    /// Every filter some session of `vhost` (connected or stored) subscribes to, sorted, each
+    /// once.
+    pub fn subscribed_filters(&self, vhost: &str) -> Vec<String> {
+        let mut filters: Vec<String> = self
+            .sessions
+            .lock()
+            .iter()
+            .filter(|((v, _), _)| v == vhost)
+            .flat_map(|(_, e)| e.state.subscriptions.iter().map(|s| s.filter.clone()))
+            .collect();
+        filters.sort_unstable();
+        filters.dedup();
+        filters
+    }
+
     /// Number of sessions (connected or stored).
     pub fn len(&self) -> usize {
         self.sessions.lock().len()
@@ -475,6 +509,7 @@ mod tests {
         r.disconnected("/", "c", a.token, None, now);
         let b = r.claim("/", "c", true, Arc::new(Flag::default()), now);
         assert!(!b.session_present && b.discarded && b.state.subscriptions.is_empty());
+        assert_eq!(b.discarded_state.subscriptions, vec![sub("a")]);
         assert!(r.disconnected("/", "c", b.token, Some(Duration::ZERO), now));
         assert!(r.is_empty());
     }
@@ -520,6 +555,42 @@ mod tests {
         assert_eq!(c.state, st);
         // A session a connection holds is not overwritten.
         assert!(!r.restore("/", "c", SessionState::default(), None));
+    }
+
+    #[test]
+    fn released_ids_are_kept_and_older_records_still_read() {
+        let st = SessionState {
+            outgoing_released: vec![3, 65535],
+            ..SessionState::default()
+        };
+        let (back, _) = SessionState::decode(&st.encode(None)).unwrap();
+        assert_eq!(back.outgoing_released, vec![3, 65535]);
+        // A record written before the field existed.
+        let old = br#"{"state":{"subscriptions":[],"incoming_qos2":[5]},"expiry_secs":null}"#;
+        let (back, expiry) = SessionState::decode(old).unwrap();
+        assert_eq!(back.incoming_qos2, vec![5]);
+        assert!(back.outgoing_released.is_empty() && expiry.is_none());
+    }
+
+    #[test]
+    fn any_subscribed_sees_connected_and_stored_sessions() {
+        let r = SessionRegistry::new();
+        let now = Instant::now();
+        let a = r.claim("/", "a", false, Arc::new(Flag::default()), now);
+        r.update(&key("a"), a.token, |s| {
+            s.upsert(sub("$share/g/x/#"));
+        });
+        assert!(r.any_subscribed("/", "$share/g/x/#"));
+        assert!(!r.any_subscribed("other", "$share/g/x/#"));
+        assert!(!r.any_subscribed("/", "$share/h/x/#"));
+        assert_eq!(r.subscribed_filters("/"), vec!["$share/g/x/#".to_owned()]);
+        assert!(r.subscribed_filters("other").is_empty());
+        r.disconnected("/", "a", a.token, None, now);
+        assert!(r.any_subscribed("/", "$share/g/x/#"));
+        let b = r.claim("/", "a", true, Arc::new(Flag::default()), now);
+        assert!(!r.any_subscribed("/", "$share/g/x/#"));
+        r.disconnected("/", "a", b.token, Some(Duration::ZERO), now);
+        assert!(r.is_empty());
     }
 
     #[test]

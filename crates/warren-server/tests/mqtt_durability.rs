@@ -503,3 +503,385 @@ fn qos2_state_received_but_not_released_survives_a_restart() {
         .collect();
     assert_eq!(got, vec![b"once".to_vec()]);
 }
+
+// ---- SUBACK, outgoing QoS 2 state, shared subscriptions ------------------------------------
+
+/// Keeps the store's writer busy (large persistent messages into a persistent session's
+/// durable queue) until `stop`, so that a record appended now reaches the disk only after the
+/// batch being written and fsynced: a reply sent before its record is durable is then lost
+/// by a SIGKILL right after it.
+fn disk_load(addr: SocketAddr, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = Client::connect(addr, "load-pub", true) else {
+            return;
+        };
+        let payload = Bytes::from(vec![0x5a; 512 * 1024]);
+        let mut outstanding = 0u16;
+        let mut next = 0u16;
+        while !stop.load(Ordering::Relaxed) {
+            while outstanding < 8 {
+                next = next % 8 + 1;
+                if c.send(&Packet::Publish(Publish {
+                    dup: false,
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                    topic: "load/x".into(),
+                    packet_id: NonZeroU16::new(next),
+                    properties: Default::default(),
+                    payload: payload.clone(),
+                }))
+                .is_err()
+                {
+                    return;
+                }
+                outstanding += 1;
+            }
+            match c.recv(Duration::from_millis(200)) {
+                Ok(Some(Packet::PubAck(_))) => outstanding -= 1,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    })
+}
+
+/// Publishes one QoS 1 message and waits for its PUBACK.
+fn publish_acked(addr: SocketAddr, topic: &str, payload: &'static [u8]) {
+    let (mut p, _) = Client::connect(addr, "one-shot-pub", true).unwrap();
+    p.publish(
+        topic,
+        QoS::AtLeastOnce,
+        false,
+        1,
+        Bytes::from_static(payload),
+    );
+    loop {
+        match p.recv(Duration::from_secs(10)).unwrap() {
+            Some(Packet::PubAck(_)) => break,
+            Some(_) => {}
+            None => panic!("no PUBACK"),
+        }
+    }
+    p.disconnect();
+}
+
+#[test]
+fn a_subacked_subscription_survives_sigkill_right_after_suback() {
+    if skip_under_external("a_subacked_subscription_survives_sigkill_right_after_suback") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    // The sink of the load: a persistent session whose durable queue takes the large messages.
+    let (mut sink, _) = Client::connect(node.mqtt_addr, "load-sink", false).unwrap();
+    sink.subscribe("load/#", QoS::AtLeastOnce);
+    sink.disconnect();
+    for round in 0..3 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = disk_load(node.mqtt_addr, stop.clone());
+        std::thread::sleep(Duration::from_millis(300));
+        let id = format!("subber-{round}");
+        let (mut s, _) = Client::connect(node.mqtt_addr, &id, false).unwrap();
+        s.subscribe(&format!("sub/{round}"), QoS::AtLeastOnce);
+        // SUBACK promised the subscription: die at once.
+        node.kill9();
+        stop.store(true, Ordering::Relaxed);
+        load.join().unwrap();
+        node.start();
+        // Queued while the session is away, then delivered when it comes back.
+        publish_acked(
+            node.mqtt_addr,
+            &format!("sub/{round}"),
+            b"for the subscriber",
+        );
+        let (mut s, present) = Client::connect(node.mqtt_addr, &id, false).unwrap();
+        assert!(present, "round {round}: the SUBACKed session is gone");
+        let got: Vec<Vec<u8>> = s
+            .drain(Duration::from_secs(1))
+            .into_iter()
+            .map(|p| p.payload.to_vec())
+            .collect();
+        assert_eq!(
+            got,
+            vec![b"for the subscriber".to_vec()],
+            "round {round}: the SUBACKed subscription did not survive"
+        );
+        s.disconnect();
+    }
+}
+
+#[test]
+fn an_unsubacked_subscription_stays_gone_after_sigkill() {
+    if skip_under_external("an_unsubacked_subscription_stays_gone_after_sigkill") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut sink, _) = Client::connect(node.mqtt_addr, "load-sink", false).unwrap();
+    sink.subscribe("load/#", QoS::AtLeastOnce);
+    sink.disconnect();
+    // Another member keeps the shared group's queue; the session leaves the group. (Leaving
+    // a group changes no binding, so nothing but the session record says it left.)
+    let (mut other, _) = Client::connect(node.mqtt_addr, "unsub-other", false).unwrap();
+    other.subscribe("$share/g2/unsub/#", QoS::AtLeastOnce);
+    other.disconnect();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "unsubber", false).unwrap();
+    s.subscribe("$share/g2/unsub/#", QoS::AtLeastOnce);
+    s.subscribe("plain/b", QoS::AtLeastOnce);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = disk_load(node.mqtt_addr, stop.clone());
+    std::thread::sleep(Duration::from_millis(300));
+    s.send(&Packet::Unsubscribe(warren_mqtt::Unsubscribe {
+        packet_id: NonZeroU16::new(2).unwrap(),
+        properties: Default::default(),
+        filters: vec!["$share/g2/unsub/#".into()],
+    }))
+    .unwrap();
+    loop {
+        match s.recv(Duration::from_secs(10)).unwrap() {
+            Some(Packet::UnsubAck(_)) => break,
+            Some(_) => {}
+            None => panic!("no UNSUBACK"),
+        }
+    }
+    node.kill9();
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    node.start();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "unsubber", false).unwrap();
+    assert!(present);
+    publish_acked(node.mqtt_addr, "unsub/a", b"a");
+    publish_acked(node.mqtt_addr, "plain/b", b"b");
+    let got: Vec<Vec<u8>> = s
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(
+        got,
+        vec![b"b".to_vec()],
+        "the UNSUBACKed subscription came back"
+    );
+    let (mut other, present) = Client::connect(node.mqtt_addr, "unsub-other", false).unwrap();
+    assert!(present);
+    let got: Vec<Vec<u8>> = other
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(got, vec![b"a".to_vec()]);
+}
+
+/// Publishes one QoS 2 message through the whole exchange (PUBREC, PUBREL, PUBCOMP).
+fn publish_qos2(addr: SocketAddr, topic: &str, payload: &'static [u8]) {
+    let (mut p, _) = Client::connect(addr, "q2-once-pub", true).unwrap();
+    p.publish(
+        topic,
+        QoS::ExactlyOnce,
+        false,
+        1,
+        Bytes::from_static(payload),
+    );
+    loop {
+        match p.recv(Duration::from_secs(10)).unwrap() {
+            Some(Packet::PubRec(a)) => p.send(&Packet::PubRel(PubAck::new(a.packet_id))).unwrap(),
+            Some(Packet::PubComp(_)) => break,
+            Some(_) => {}
+            None => panic!("no PUBCOMP"),
+        }
+    }
+    p.disconnect();
+}
+
+/// The next packet that is not a PINGRESP, or `None` after `timeout`.
+fn next_packet(c: &mut Client, timeout: Duration) -> Option<Packet> {
+    loop {
+        match c.recv(timeout).unwrap() {
+            Some(Packet::PingResp) => {}
+            other => return other,
+        }
+    }
+}
+
+#[test]
+fn a_released_qos2_delivery_survives_sigkill_and_pubrel_is_sent_again() {
+    if skip_under_external("a_released_qos2_delivery_survives_sigkill_and_pubrel_is_sent_again") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "q2-out", false).unwrap();
+    s.subscribe("q2o/#", QoS::ExactlyOnce);
+    publish_qos2(node.mqtt_addr, "q2o/a", b"exactly once");
+    let id = match next_packet(&mut s, Duration::from_secs(10)) {
+        Some(Packet::Publish(p)) => {
+            assert_eq!(
+                (p.qos, p.payload.as_ref()),
+                (QoS::ExactlyOnce, &b"exactly once"[..])
+            );
+            p.packet_id.unwrap()
+        }
+        other => panic!("expected the QoS 2 PUBLISH, got {other:?}"),
+    };
+    s.send(&Packet::PubRec(PubAck::new(id))).unwrap();
+    match next_packet(&mut s, Duration::from_secs(10)) {
+        Some(Packet::PubRel(a)) => assert_eq!(a.packet_id, id),
+        other => panic!("expected PUBREL, got {other:?}"),
+    }
+    // PUBREL received, PUBCOMP not sent: the broker dies.
+    node.kill9();
+    node.start();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "q2-out", false).unwrap();
+    assert!(present);
+    // MQTT §4.4: the PUBREL again, with the original packet identifier, and not the message.
+    match next_packet(&mut s, Duration::from_secs(5)) {
+        Some(Packet::PubRel(a)) => assert_eq!(a.packet_id, id),
+        other => panic!("expected the PUBREL to be sent again, got {other:?}"),
+    }
+    assert!(
+        next_packet(&mut s, Duration::from_millis(700)).is_none(),
+        "the released message was delivered again"
+    );
+    s.send(&Packet::PubComp(PubAck::new(id))).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    s.disconnect();
+    // Completed: neither the PUBREL nor the message comes back after another restart.
+    node.stop();
+    node.start();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "q2-out", false).unwrap();
+    assert!(present);
+    assert!(
+        next_packet(&mut s, Duration::from_millis(700)).is_none(),
+        "a completed QoS 2 delivery came back"
+    );
+    // The subscription still works, at QoS 2.
+    publish_qos2(node.mqtt_addr, "q2o/b", b"next");
+    match next_packet(&mut s, Duration::from_secs(10)) {
+        Some(Packet::Publish(p)) => {
+            assert_eq!(
+                (p.qos, p.payload.as_ref(), p.dup),
+                (QoS::ExactlyOnce, &b"next"[..], false)
+            );
+        }
+        other => panic!("expected the next PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn unacknowledged_qos1_and_qos2_deliveries_come_back_with_dup_after_sigkill() {
+    if skip_under_external("unacknowledged_qos1_and_qos2_deliveries_come_back_with_dup") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "unacked", false).unwrap();
+    s.subscribe("ua/#", QoS::ExactlyOnce);
+    publish_acked(node.mqtt_addr, "ua/1", b"qos1");
+    publish_qos2(node.mqtt_addr, "ua/2", b"qos2");
+    let mut first = Vec::new();
+    while first.len() < 2 {
+        match next_packet(&mut s, Duration::from_secs(10)) {
+            Some(Packet::Publish(p)) => {
+                assert!(!p.dup);
+                first.push((p.payload.to_vec(), p.qos));
+            }
+            other => panic!("expected PUBLISH, got {other:?}"),
+        }
+    }
+    // Neither PUBACK nor PUBREC: the broker dies. (The store's "delivered" mark, which makes
+    // a message come back redelivered, is a hint written after the delivery: give it a moment.
+    // A message delivered in the last instant before a crash comes back without DUP.)
+    std::thread::sleep(Duration::from_millis(300));
+    node.kill9();
+    node.start();
+    let (mut s, present) = Client::connect(node.mqtt_addr, "unacked", false).unwrap();
+    assert!(present);
+    let mut again = Vec::new();
+    while let Some(p) = next_packet(&mut s, Duration::from_secs(2)) {
+        let Packet::Publish(p) = p else {
+            panic!("unexpected {p:?}");
+        };
+        assert!(p.dup, "a resent PUBLISH without DUP: {p:?}");
+        let id = p.packet_id.unwrap();
+        match p.qos {
+            QoS::AtLeastOnce => s.send(&Packet::PubAck(PubAck::new(id))).unwrap(),
+            QoS::ExactlyOnce => {
+                s.send(&Packet::PubRec(PubAck::new(id))).unwrap();
+                match next_packet(&mut s, Duration::from_secs(10)) {
+                    Some(Packet::PubRel(a)) => assert_eq!(a.packet_id, id),
+                    other => panic!("expected PUBREL, got {other:?}"),
+                }
+                s.send(&Packet::PubComp(PubAck::new(id))).unwrap();
+            }
+            QoS::AtMostOnce => panic!("QoS 0 resend"),
+        }
+        again.push((p.payload.to_vec(), p.qos));
+    }
+    first.sort();
+    again.sort();
+    assert_eq!(again, first);
+    std::thread::sleep(Duration::from_millis(200));
+    s.disconnect();
+    node.stop();
+    node.start();
+    let (mut s, _) = Client::connect(node.mqtt_addr, "unacked", false).unwrap();
+    assert!(
+        next_packet(&mut s, Duration::from_millis(700)).is_none(),
+        "an acknowledged delivery came back"
+    );
+}
+
+#[test]
+fn a_persistent_members_shared_subscription_queue_survives_sigkill() {
+    if skip_under_external("a_persistent_members_shared_subscription_queue_survives_sigkill") {
+        return;
+    }
+    let mut node = mqtt_node();
+    node.start();
+    // A clean member makes the group's queue (transient); a persistent member joins and
+    // makes it durable; both leave.
+    let (mut c, _) = Client::connect(node.mqtt_addr, "share-clean", true).unwrap();
+    c.subscribe("$share/g/shq/#", QoS::AtLeastOnce);
+    let (mut p, _) = Client::connect(node.mqtt_addr, "share-keeper", false).unwrap();
+    p.subscribe("$share/g/shq/#", QoS::AtLeastOnce);
+    c.disconnect();
+    p.disconnect();
+    std::thread::sleep(Duration::from_millis(200));
+    // Queued for the group while no member is connected, then the broker dies.
+    for i in 0..5u8 {
+        let payloads: [&'static [u8]; 5] = [b"0", b"1", b"2", b"3", b"4"];
+        publish_acked(node.mqtt_addr, "shq/x", payloads[usize::from(i)]);
+    }
+    node.kill9();
+    node.start();
+    let (mut p, present) = Client::connect(node.mqtt_addr, "share-keeper", false).unwrap();
+    assert!(present);
+    let mut got: Vec<Vec<u8>> = p
+        .drain(Duration::from_secs(1))
+        .into_iter()
+        .map(|m| m.payload.to_vec())
+        .collect();
+    got.sort();
+    let want: Vec<Vec<u8>> = (b'0'..=b'4').map(|b| vec![b]).collect();
+    assert_eq!(got, want, "messages queued for the shared group were lost");
+    // The last member leaves: the group's queue goes, nothing is kept for nobody.
+    p.send(&Packet::Unsubscribe(warren_mqtt::Unsubscribe {
+        packet_id: NonZeroU16::new(3).unwrap(),
+        properties: Default::default(),
+        filters: vec!["$share/g/shq/#".into()],
+    }))
+    .unwrap();
+    loop {
+        match p.recv(Duration::from_secs(10)).unwrap() {
+            Some(Packet::UnsubAck(_)) => break,
+            Some(_) => {}
+            None => panic!("no UNSUBACK"),
+        }
+    }
+    publish_acked(node.mqtt_addr, "shq/x", b"after the group");
+    p.subscribe("$share/g/shq/#", QoS::AtLeastOnce);
+    assert!(
+        p.drain(Duration::from_millis(700)).is_empty(),
+        "the group's queue outlived its last member"
+    );
+}

@@ -68,9 +68,12 @@ pub fn subscription_queue(client_id: &str, class: u8) -> String {
     format!("mqtt-subscription-{client_id}qos{class}")
 }
 
+/// The start of every [`shared_queue`] name.
+pub const SHARED_QUEUE_PREFIX: &str = "mqtt-subscription-$share-";
+
 /// The queue shared by the members of `$share/<group>/<filter>`.
 pub fn shared_queue(group: &str, filter: &str) -> String {
-    format!("mqtt-subscription-$share-{group}-{filter}")
+    format!("{SHARED_QUEUE_PREFIX}{group}-{filter}")
 }
 
 /// What an incoming PUBLISH (or will) carries, for [`inbound_properties`].

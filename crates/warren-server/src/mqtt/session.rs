@@ -92,6 +92,13 @@ struct Outgoing {
     tag: Option<u64>,
 }
 
+/// A packet that waits for a store ticket, and what goes out right after it.
+struct AfterStore {
+    ticket: Option<Ticket>,
+    packet: Packet,
+    then: Vec<Outgoing>,
+}
+
 /// One client connection's MQTT state. See the module docs for the calling order.
 pub struct MqttSession {
     shared: Arc<MqttShared>,
@@ -112,6 +119,12 @@ pub struct MqttSession {
     held: VecDeque<(Option<Ticket>, Packet)>,
     /// The highest store ticket known durable.
     durable_upto: u64,
+    /// Packets (SUBACK, UNSUBACK, PUBREL) waiting for the session record they stand for to be
+    /// on stable storage, with the PUBLISHes (retained messages) that follow them, in order.
+    after_store: VecDeque<AfterStore>,
+    /// Messages taken over from a transient `$share` group queue this session replaced with a
+    /// durable one (see `declare_group_queue`), to send directly.
+    backlog: Vec<(Arc<warren_core::Message>, SubscriptionRecord)>,
     /// The store stopped writing (I/O error): held answers whose ticket is not durable are
     /// refused (see `flush_held`).
     store_failed: bool,
@@ -185,6 +198,8 @@ impl MqttSession {
             sink: None,
             held: VecDeque::new(),
             durable_upto: 0,
+            after_store: VecDeque::new(),
+            backlog: Vec::new(),
             store_failed: false,
             client_id: String::new(),
             vhost: String::new(),
@@ -317,9 +332,7 @@ impl MqttSession {
             Packet::PubAck(a) => self.on_puback(a.packet_id),
             Packet::PubRec(a) => self.on_pubrec(a),
             Packet::PubRel(a) => self.on_pubrel(a.packet_id),
-            Packet::PubComp(a) => {
-                self.inflight.remove(&a.packet_id.get());
-            }
+            Packet::PubComp(a) => self.on_pubcomp(a.packet_id),
             Packet::Subscribe(s) => self.on_subscribe(s, now),
             Packet::Unsubscribe(u) => self.on_unsubscribe(u),
             Packet::PingReq => self.send(&Packet::PingResp),
@@ -453,6 +466,8 @@ impl MqttSession {
             .claim(&vhost, &client_id, c.clean_start, kick, now);
         if claimed.discarded {
             self.shared.delete_session_queues(&vhost, &client_id);
+            self.shared
+                .drop_unused_groups(&vhost, &claimed.discarded_state.subscriptions);
         }
         self.client_id = client_id;
         self.vhost = vhost;
@@ -499,6 +514,21 @@ impl MqttSession {
             reason_code: ReasonCode::Success,
             properties: props,
         }));
+        // MQTT §4.4: PUBREL again for the QoS 2 messages released but not completed. (The
+        // unacknowledged PUBLISHes come again from the session's queues, redelivered: DUP=1.)
+        for id in self.state.outgoing_released.clone() {
+            if let Some(pid) = NonZeroU16::new(id) {
+                self.inflight.insert(
+                    id,
+                    Inflight {
+                        tag: None,
+                        qos: QoS::ExactlyOnce,
+                        released: true,
+                    },
+                );
+                self.send(&Packet::PubRel(PubAck::new(pid)));
+            }
+        }
         // Resume the stored subscriptions: their queues kept collecting messages.
         let subs = self.state.subscriptions.clone();
         for rec in subs {
@@ -506,6 +536,9 @@ impl MqttSession {
                 warn!(client = %self.client_id, filter = %rec.filter, error = %e,
                       "cannot resume subscription");
             }
+        }
+        for o in self.take_backlog(now) {
+            self.send_publish(o);
         }
     }
 
@@ -756,12 +789,26 @@ impl MqttSession {
             _ => None,
         };
         match found {
+            Some(tag) if a.reason_code.is_error() => self.ack_core(tag),
             Some(tag) => {
-                // The client owns the message now: settle it in the queue.
-                self.ack_core(tag);
-                if !a.reason_code.is_error() {
-                    self.send(&Packet::PubRel(PubAck::new(id)));
+                // The client owns the message now: remember that PUBREL is due (sent again
+                // when the session resumes, also after a restart), then settle it in the
+                // queue. In that order, a crash between the two repeats the message rather
+                // than losing it. PUBREL waits until both are on disk (the record written
+                // again after the ack gives the ticket that covers the ack), so a client
+                // never completes a message the broker could still deliver again.
+                let mut ticket = self.update_state(|st| {
+                    if !st.outgoing_released.contains(&id.get()) {
+                        st.outgoing_released.push(id.get());
+                    }
+                });
+                if ticket.is_some() && tag.is_some() {
+                    self.ack_core(tag);
+                    ticket = self.update_state(|_| {});
+                } else {
+                    self.ack_core(tag);
                 }
+                self.send_after_store(ticket, Packet::PubRel(PubAck::new(id)), Vec::new());
             }
             None => self.send(&Packet::PubRel(PubAck {
                 packet_id: id,
@@ -772,6 +819,13 @@ impl MqttSession {
                 },
                 properties: warren_mqtt::Properties::default(),
             })),
+        }
+    }
+
+    fn on_pubcomp(&mut self, id: PacketId) {
+        self.inflight.remove(&id.get());
+        if self.state.outgoing_released.contains(&id.get()) {
+            self.update_state(|st| st.outgoing_released.retain(|&r| r != id.get()));
         }
     }
 
@@ -831,7 +885,7 @@ impl MqttSession {
         let pattern = convert::filter_to_pattern(filter.filter);
         if let Some(group) = filter.share_group {
             let queue = convert::shared_queue(group, filter.filter);
-            ch.queue_declare(&queue, self.queue_options(true), false)?;
+            self.declare_group_queue(&ch, &queue, rec)?;
             ch.queue_bind(&queue, &exchange, &pattern, &table)?;
             let tag = format!("{TAG_SHARE}{}", rec.filter);
             if self.consumers.remove(&tag) {
@@ -875,6 +929,72 @@ impl MqttSession {
         Ok(())
     }
 
+    /// Declares the queue of a `$share` group. A persistent member's is durable (so are the
+    /// QoS 1/2 messages waiting in it: they survive a restart, for whichever member comes
+    /// first) and is deleted by the front when the group's last member leaves
+    /// ([`MqttShared::drop_unused_groups`]); a group of clean sessions only has a transient,
+    /// auto-delete queue. A persistent session joining such a group replaces the transient
+    /// queue with a durable one: it takes over the messages waiting in the old queue
+    /// (`backlog`), and the other members re-attach when their consumer is cancelled.
+    fn declare_group_queue(
+        &mut self,
+        ch: &Channel,
+        queue: &str,
+        rec: &SubscriptionRecord,
+    ) -> Result<(), CoreError> {
+        let persistent = self.expiry != Some(Duration::ZERO);
+        match ch.queue_declare(queue, self.queue_options(!persistent), false) {
+            Ok(_) => Ok(()),
+            // A durable group queue: a clean member uses it as it is.
+            Err(CoreError::Inequivalent { .. }) if !persistent => ch
+                .queue_declare(queue, self.queue_options(true), true)
+                .map(drop),
+            Err(CoreError::Inequivalent { .. }) => {
+                while let Some(got) = ch.basic_get(queue, true)? {
+                    self.backlog.push((got.message, rec.clone()));
+                }
+                ch.queue_delete(queue, false, false)?;
+                info!(client = %self.client_id, %queue, taken = self.backlog.len(),
+                      "shared subscription queue made durable for a persistent member");
+                ch.queue_declare(queue, self.queue_options(false), false)
+                    .map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The messages taken over from a replaced group queue, as PUBLISHes to this client.
+    fn take_backlog(&mut self, now: Instant) -> Vec<Outgoing> {
+        let now_ms = self.shared.now_ms(now);
+        let v5 = self.v5();
+        std::mem::take(&mut self.backlog)
+            .into_iter()
+            .filter_map(|(msg, rec)| {
+                let info = convert::outbound(&msg);
+                if warren_mqtt::topic::validate_topic_name(&info.topic).is_err()
+                    || info.expires_at.is_some_and(|at| at <= now_ms)
+                {
+                    return None;
+                }
+                let mut properties = if v5 {
+                    convert::outbound_properties(&msg, now_ms, info.expires_at)
+                } else {
+                    warren_mqtt::Properties::default()
+                };
+                properties.subscription_identifiers = rec.identifier.into_iter().collect();
+                Some(Outgoing {
+                    topic: info.topic,
+                    qos: qos_of(info.qos.map_or(rec.qos, |q| q.min(rec.qos))),
+                    retain: info.retain && rec.retain_as_published,
+                    dup: false,
+                    properties,
+                    payload: msg.body.clone(),
+                    tag: None,
+                })
+            })
+            .collect()
+    }
+
     fn ensure_prefetch(&mut self, ch: &Channel) -> Result<(), CoreError> {
         if !self.prefetch_set {
             let configured = self.shared.settings.prefetch;
@@ -892,6 +1012,8 @@ impl MqttSession {
         let identifier = s.properties.subscription_identifiers.first().copied();
         let mut codes = Vec::with_capacity(s.subscriptions.len());
         let mut retained = Vec::new();
+        // The store ticket of the session record with the new subscriptions.
+        let mut ticket = None;
         for sub in &s.subscriptions {
             let parsed = match Filter::parse(&sub.filter) {
                 Ok(f) => f,
@@ -920,9 +1042,9 @@ impl MqttSession {
             match self.bind(&rec, previous.as_ref()) {
                 Ok(()) => {
                     let existed = previous.is_some();
-                    self.update_state(|st| {
+                    ticket = ticket.max(self.update_state(|st| {
                         st.upsert(rec.clone());
-                    });
+                    }));
                     codes.push(ReasonCode::granted(sub.options.qos));
                     let send_retained = !parsed.is_shared()
                         && match sub.options.retain_handling {
@@ -947,12 +1069,8 @@ impl MqttSession {
                 }
             }
         }
-        self.send(&Packet::SubAck(SubAck {
-            packet_id: s.packet_id,
-            properties: warren_mqtt::Properties::default(),
-            reason_codes: codes,
-        }));
         let now_ms = self.shared.now_ms(now);
+        let mut then = Vec::with_capacity(retained.len());
         for (m, rec) in retained {
             let msg = warren_core::Message::new("", "", m.properties.clone(), m.payload.clone());
             let info = convert::outbound(&msg);
@@ -960,7 +1078,7 @@ impl MqttSession {
             if let Some(id) = rec.identifier {
                 properties.subscription_identifiers = vec![id];
             }
-            self.send_publish(Outgoing {
+            then.push(Outgoing {
                 topic: m.topic.clone(),
                 qos: qos_of(m.qos.min(rec.qos)),
                 retain: true,
@@ -970,12 +1088,82 @@ impl MqttSession {
                 tag: None,
             });
         }
+        then.extend(self.take_backlog(now));
+        // A persistent session's SUBACK promises the subscription survives a crash: it goes
+        // out once the session record is on disk, the retained messages right after it.
+        let suback = Packet::SubAck(SubAck {
+            packet_id: s.packet_id,
+            properties: warren_mqtt::Properties::default(),
+            reason_codes: codes,
+        });
+        self.send_after_store(ticket, suback, then);
+    }
+
+    /// `ticket` unless it is durable already; when it is not, the sink is told
+    /// ([`DeliverySink::confirmed`]) once it is.
+    fn not_yet_durable(&self, ticket: Option<Ticket>) -> Option<Ticket> {
+        ticket.filter(|t| {
+            t.0 > self.durable_upto
+                && !self
+                    .sink
+                    .as_ref()
+                    .is_none_or(|sink| self.shared.when_durable(*t, sink))
+        })
+    }
+
+    /// Sends `packet`, then the PUBLISHes `then`, once `ticket` (the session record the
+    /// packet stands for) is on stable storage: at once without a ticket, but never before
+    /// the packets already waiting.
+    fn send_after_store(&mut self, ticket: Option<Ticket>, packet: Packet, then: Vec<Outgoing>) {
+        let ticket = self.not_yet_durable(ticket);
+        if ticket.is_none() && self.after_store.is_empty() {
+            self.send(&packet);
+            for o in then {
+                self.send_publish(o);
+            }
+        } else {
+            self.after_store.push_back(AfterStore {
+                ticket,
+                packet,
+                then,
+            });
+        }
+    }
+
+    /// Sends the packets of `after_store` whose ticket is durable now, in order. If the store
+    /// failed, the rest never will be: the connection closes without them (the client
+    /// subscribes again after reconnecting).
+    fn flush_after_store(&mut self, now: Instant) {
+        while let Some(first) = self.after_store.front() {
+            if first.ticket.is_some_and(|t| t.0 > self.durable_upto) {
+                if self.store_failed {
+                    warn!(client = %self.client_id,
+                        "the message store failed: closing without SUBACK / UNSUBACK / PUBREL");
+                    self.after_store.clear();
+                    return self.fail(ReasonCode::UnspecifiedError, now);
+                }
+                break;
+            }
+            let Some(next) = self.after_store.pop_front() else {
+                break;
+            };
+            self.send(&next.packet);
+            for o in next.then {
+                self.send_publish(o);
+            }
+        }
+    }
+
+    /// Number of SUBACK / UNSUBACK / PUBREL packets waiting for the store.
+    pub fn after_store_count(&self) -> usize {
+        self.after_store.len()
     }
 
     fn on_unsubscribe(&mut self, u: Unsubscribe) {
         let mut codes = Vec::with_capacity(u.filters.len());
         let exchange = self.shared.settings.exchange.clone();
         let table = warren_core::FieldTable::new();
+        let mut ticket = None;
         for filter in &u.filters {
             let Some(rec) = self
                 .state
@@ -987,19 +1175,23 @@ impl MqttSession {
                 codes.push(ReasonCode::NoSubscriptionExisted);
                 continue;
             };
-            self.update_state(|st| {
+            ticket = ticket.max(self.update_state(|st| {
                 st.remove(filter);
-            });
+            }));
             let Some(ch) = self.channel.clone() else {
                 codes.push(ReasonCode::UnspecifiedError);
                 continue;
             };
             let result = match Filter::parse(filter) {
                 Ok(f) if f.is_shared() => {
-                    // Other members still use the group's binding: only stop consuming.
+                    // Other members may still use the group's queue: stop consuming; the
+                    // queue goes with the group's last member.
                     let tag = format!("{TAG_SHARE}{filter}");
                     self.consumers.remove(&tag);
-                    ch.basic_cancel(&tag).map(drop)
+                    let cancelled = ch.basic_cancel(&tag).map(drop);
+                    self.shared
+                        .drop_unused_groups(&self.vhost, std::slice::from_ref(&rec));
+                    cancelled
                 }
                 Ok(f) => {
                     let queue = convert::subscription_queue(&self.client_id, u8::from(rec.qos > 0));
@@ -1020,11 +1212,13 @@ impl MqttSession {
         if !self.v5() {
             codes.clear();
         }
-        self.send(&Packet::UnsubAck(UnsubAck {
+        // As SUBACK: a persistent session's UNSUBACK waits for its record on disk.
+        let unsuback = Packet::UnsubAck(UnsubAck {
             packet_id: u.packet_id,
             properties: warren_mqtt::Properties::default(),
             reason_codes: codes,
-        }));
+        });
+        self.send_after_store(ticket, unsuback, Vec::new());
     }
 
     // ---- DISCONNECT and closing --------------------------------------------------------------
@@ -1126,6 +1320,8 @@ impl MqttSession {
                 self.shared.forget_session(&self.vhost, &self.client_id);
                 self.shared
                     .delete_session_queues(&self.vhost, &self.client_id);
+                self.shared
+                    .drop_unused_groups(&self.vhost, &self.state.subscriptions);
             } else {
                 // The expiry may have changed at DISCONNECT (5.0).
                 self.token = Some(token);
@@ -1150,11 +1346,16 @@ impl MqttSession {
         }
         let mut events = std::mem::take(&mut self.events);
         self.outbox.drain(&mut events);
+        // `$share` consumers whose group queue was replaced or deleted under them.
+        let mut reattach = Vec::new();
         for (_, event) in events.drain(..) {
             match event {
                 OutEvent::Deliver(d) => self.deliver(d, now),
                 OutEvent::Cancelled(tag) => {
                     self.consumers.remove(&tag);
+                    if tag.starts_with(TAG_SHARE) {
+                        reattach.push(tag);
+                    }
                 }
                 OutEvent::Confirmed(t) => {
                     self.durable_upto = self.durable_upto.max(t.0);
@@ -1163,8 +1364,12 @@ impl MqttSession {
             }
         }
         self.events = events;
+        self.reattach_groups(reattach, now);
         if !self.held.is_empty() {
             self.flush_held(now);
+        }
+        if !self.after_store.is_empty() {
+            self.flush_after_store(now);
         }
         if self.outbox.take_throttled() {
             if let Some(ch) = &self.channel {
@@ -1255,6 +1460,33 @@ impl MqttSession {
             payload: d.message.body.clone(),
             tag: (qos != QoS::AtMostOnce).then_some(d.delivery_tag),
         });
+    }
+
+    /// Consumes again from the group queues of `$share` subscriptions whose consumer the core
+    /// cancelled (the queue was replaced by a durable one, or deleted by a race with the last
+    /// member leaving) while the subscription stands.
+    fn reattach_groups(&mut self, tags: Vec<String>, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        for tag in tags {
+            let Some(rec) = tag.strip_prefix(TAG_SHARE).and_then(|f| {
+                self.state
+                    .subscriptions
+                    .iter()
+                    .find(|r| r.filter == f)
+                    .cloned()
+            }) else {
+                continue;
+            };
+            if let Err(e) = self.bind(&rec, None) {
+                warn!(client = %self.client_id, filter = %rec.filter, error = %e,
+                      "cannot re-attach to the shared subscription's queue");
+            }
+        }
+        for o in self.take_backlog(now) {
+            self.send_publish(o);
+        }
     }
 
     fn alloc_pid(&mut self) -> Option<NonZeroU16> {

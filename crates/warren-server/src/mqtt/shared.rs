@@ -21,8 +21,10 @@ use tracing::{debug, info, warn};
 use warren_core::store::{decode_message, encode_message, Store};
 use warren_core::{
     Broker, ConnectionInfo, Delivery, DeliverySink, Message, PendingWill, Protocol,
-    RetainedMessage, RetainedStore, SessionRegistry, SessionState, StorageFactory, Ticket,
+    RetainedMessage, RetainedStore, SessionRegistry, SessionState, StorageFactory,
+    SubscriptionRecord, Ticket,
 };
+use warren_mqtt::topic::Filter;
 
 use super::convert;
 
@@ -234,6 +236,48 @@ impl MqttShared {
         if retained + sessions > 0 {
             info!(retained, sessions, "MQTT state restored from the store");
         }
+        // Durable `$share` group queues whose members are all gone (a crash between the last
+        // member leaving and the queue's deletion) would collect messages for nobody.
+        for vhost in self.broker.vhosts() {
+            let live: Vec<String> = self
+                .sessions
+                .subscribed_filters(vhost.name())
+                .iter()
+                .filter_map(|f| Filter::parse(f).ok())
+                .filter_map(|f| f.share_group.map(|g| convert::shared_queue(g, f.filter)))
+                .collect();
+            for q in vhost.queues() {
+                let name = q.name();
+                if name.starts_with(convert::SHARED_QUEUE_PREFIX) && !live.iter().any(|l| l == name)
+                {
+                    info!(queue = %name, vhost = %vhost.name(), "shared subscription queue without members deleted");
+                    let _ = vhost.delete_queue(name, false, false, None);
+                }
+            }
+        }
+    }
+
+    /// Deletes the queue of each `$share/<group>/<filter>` group in `subscriptions` that no
+    /// session (connected or stored) subscribes to any more: called when a member leaves
+    /// (unsubscribes, or its session ends).
+    pub fn drop_unused_groups(&self, vhost: &str, subscriptions: &[SubscriptionRecord]) {
+        for rec in subscriptions {
+            let Ok(f) = Filter::parse(&rec.filter) else {
+                continue;
+            };
+            let Some(group) = f.share_group else {
+                continue;
+            };
+            if self.sessions.any_subscribed(vhost, &rec.filter) {
+                continue;
+            }
+            if let Some(v) = self.broker.vhost(vhost) {
+                let queue = convert::shared_queue(group, f.filter);
+                if v.delete_queue(&queue, false, false, None).is_ok() {
+                    debug!(%queue, %vhost, "shared subscription group has no member left");
+                }
+            }
+        }
     }
 
     /// Stores (or, with an empty payload, clears) a retained message; with a store, writes it
@@ -381,6 +425,7 @@ impl MqttShared {
             debug!(client = %s.client_id, vhost = %s.vhost, "session expired");
             self.forget_session(&s.vhost, &s.client_id);
             self.delete_session_queues(&s.vhost, &s.client_id);
+            self.drop_unused_groups(&s.vhost, &s.state.subscriptions);
         }
         for will in self.sessions.due_wills(now) {
             self.publish_will(&will);
