@@ -885,3 +885,58 @@ fn a_persistent_members_shared_subscription_queue_survives_sigkill() {
         "the group's queue outlived its last member"
     );
 }
+
+#[test]
+fn a_memory_alarm_stops_reading_from_mqtt_publishers_only() {
+    if skip_under_external("a_memory_alarm_stops_reading_from_mqtt_publishers_only") {
+        return;
+    }
+    let mut node = mqtt_node();
+    // Any process is over a 1-byte watermark: the alarm is raised at the first check.
+    node.storage
+        .push(("memory_high_watermark_bytes", toml::Value::Integer(1)));
+    node.storage
+        .push(("alarm_check_ms", toml::Value::Integer(20)));
+    node.start();
+    std::thread::sleep(Duration::from_millis(300));
+    let addr = node.mqtt_addr;
+    let (mut sub, _) = Client::connect(addr, "alarm-sub", true).unwrap();
+    sub.subscribe("alarm/t", QoS::AtLeastOnce);
+    let (mut publisher, _) = Client::connect(addr, "alarm-pub", true).unwrap();
+    publisher.publish(
+        "alarm/t",
+        QoS::AtLeastOnce,
+        false,
+        1,
+        Bytes::from_static(b"one"),
+    );
+    // The first PUBLISH is handled (it is what makes the connection a publisher)...
+    assert!(matches!(
+        next_packet(&mut publisher, Duration::from_secs(10)),
+        Some(Packet::PubAck(a)) if a.packet_id.get() == 1
+    ));
+    // ...and then the broker reads no more from it while the alarm lasts.
+    publisher.publish(
+        "alarm/t",
+        QoS::AtLeastOnce,
+        false,
+        2,
+        Bytes::from_static(b"two"),
+    );
+    assert!(
+        next_packet(&mut publisher, Duration::from_millis(1500)).is_none(),
+        "a publisher under a memory alarm was answered\n{}",
+        node.log()
+    );
+    // A connection that never published is not blocked: it gets the first message and its
+    // PINGREQ answered.
+    let got = sub.drain(Duration::from_millis(500));
+    let bodies: Vec<&[u8]> = got.iter().map(|p| &p.payload[..]).collect();
+    assert_eq!(bodies, vec![&b"one"[..]]);
+    sub.send(&Packet::PingReq).unwrap();
+    assert!(matches!(
+        sub.recv(Duration::from_secs(10)).unwrap(),
+        Some(Packet::PingResp)
+    ));
+    node.kill9();
+}

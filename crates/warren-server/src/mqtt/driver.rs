@@ -38,6 +38,9 @@ impl Session for MqttSession {
     fn shutdown(&mut self, now: Instant) {
         MqttSession::shutdown(self, now);
     }
+    fn wants_input(&self) -> bool {
+        MqttSession::wants_input(self)
+    }
     /// The socket ended without DISCONNECT (a no-op when the session already closed): the will.
     fn connection_lost(&mut self, now: Instant) {
         MqttSession::connection_lost(self, now);

@@ -43,6 +43,14 @@
 //!   member while others are connected. When a persistent session joins a group whose queue
 //!   is transient, the queue is replaced by a durable one: the joining member takes over the
 //!   messages waiting in it; messages then in flight to other members are not redelivered.
+//!
+//! # Resource alarms
+//!
+//! MQTT has no `connection.blocked`. While a memory or disk alarm is active (see
+//! `[storage]` in the configuration), a connection that has published stops being read, as
+//! in RabbitMQ's MQTT plugin: its TCP window fills and the client's publishes wait. What was
+//! already read is handled; keep-alive is suspended while blocked and starts over when the
+//! alarm clears. Connections that never published (subscribers) are not blocked.
 
 pub mod convert;
 pub mod driver;

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tracing::{debug, info, warn};
 use warren_core::{
-    Channel, Connection, ConnectionInfo, CoreError, Delivery, DeliverySink, LoginFailure,
-    Mechanism, PendingWill, Protocol, QueueOptions, RetainedMessage, SessionOwner, SessionState,
-    SessionToken, SubscriptionRecord, Ticket,
+    AlarmListener, Channel, Connection, ConnectionInfo, CoreError, Delivery, DeliverySink,
+    LoginFailure, Mechanism, PendingWill, Protocol, QueueOptions, RetainedMessage, SessionOwner,
+    SessionState, SessionToken, SubscriptionRecord, Ticket,
 };
 use warren_mqtt::topic::Filter;
 use warren_mqtt::{
@@ -39,7 +39,7 @@ use warren_mqtt::{
 
 use super::convert;
 use super::shared::MqttShared;
-use crate::amqp::outbox::{ChannelSink, OutEvent, Outbox};
+use crate::amqp::outbox::{AlarmWaker, ChannelSink, OutEvent, Outbox};
 
 /// The core channel number the session uses.
 const CHANNEL: u16 = 1;
@@ -149,6 +149,12 @@ pub struct MqttSession {
     client_alias_max: u16,
     client_max_packet: u32,
     client_receive_max: u16,
+    /// Registered with the broker's alarms at the first PUBLISH (connections that never
+    /// publish are never blocked, as in RabbitMQ, and pay nothing for it).
+    alarm_waker: Option<Arc<dyn AlarmListener>>,
+    /// A resource alarm is active and this connection publishes: the socket is not read
+    /// (and keep-alive is suspended) until the alarm clears.
+    blocked: bool,
 }
 
 impl std::fmt::Debug for MqttSession {
@@ -221,6 +227,8 @@ impl MqttSession {
             client_alias_max: 0,
             client_max_packet: u32::MAX,
             client_receive_max: u16::MAX,
+            alarm_waker: None,
+            blocked: false,
         }
     }
 
@@ -304,6 +312,8 @@ impl MqttSession {
                 }
             }
         }
+        // What was read is handled; a publisher under an alarm reads no more.
+        self.check_alarms(now);
     }
 
     /// Sends DISCONNECT with `reason` (5.0) and closes as an abnormal end (the will goes out).
@@ -545,6 +555,11 @@ impl MqttSession {
     // ---- PUBLISH from the client -------------------------------------------------------------
 
     fn on_publish(&mut self, mut p: Publish, now: Instant) {
+        if self.alarm_waker.is_none() {
+            let waker: Arc<dyn AlarmListener> = Arc::new(AlarmWaker(Arc::clone(&self.outbox)));
+            self.shared.broker.watch_alarms(&waker);
+            self.alarm_waker = Some(waker);
+        }
         if self.v5() {
             if let Some(alias) = p.properties.topic_alias {
                 if alias == 0 || alias > self.shared.settings.topic_alias_maximum {
@@ -1340,6 +1355,7 @@ impl MqttSession {
 
     /// Turns the core's deliveries into PUBLISH packets; handles a takeover.
     pub fn handle_outbox(&mut self, now: Instant) {
+        self.check_alarms(now);
         if self.outbox.take_forced_close().is_some() {
             // Closed by the broker (management): DISCONNECT 0x98 for 5.0 clients.
             return self.fail(ReasonCode::AdministrativeAction, now);
@@ -1573,8 +1589,35 @@ impl MqttSession {
     // ---- timers ------------------------------------------------------------------------------
 
     fn keepalive_deadline(&self) -> Option<Instant> {
-        (self.keep_alive > 0)
+        (self.keep_alive > 0 && !self.blocked)
             .then(|| self.last_recv + Duration::from_millis(u64::from(self.keep_alive) * 1500))
+    }
+
+    /// False while a resource alarm blocks this publishing connection: the driver stops
+    /// reading from the socket, so the client's TCP window fills and it stops publishing (as
+    /// RabbitMQ's MQTT plugin does; MQTT has no `connection.blocked`).
+    pub fn wants_input(&self) -> bool {
+        !self.blocked
+    }
+
+    /// Follows the broker's alarms once this connection has published: blocks it while one
+    /// is active.
+    fn check_alarms(&mut self, now: Instant) {
+        if self.alarm_waker.is_none() {
+            return;
+        }
+        let block = self.shared.broker.is_blocked();
+        if block == self.blocked {
+            return;
+        }
+        self.blocked = block;
+        if block {
+            debug!(peer = %self.peer, "publisher blocked by a resource alarm");
+        } else {
+            // Input was not read while blocked: keep-alive starts over.
+            self.last_recv = now;
+            debug!(peer = %self.peer, "publisher unblocked");
+        }
     }
 
     /// When [`MqttSession::handle_timeout`] should be called next.
