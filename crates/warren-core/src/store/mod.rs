@@ -322,10 +322,7 @@ impl Shared {
         st.segments.entry(location.segment).or_default().live += 1;
         drop(st);
         self.work.notify_one();
-        (
-            Persisted::from_raw(self, location, len, spill),
-            ticket,
-        )
+        (Persisted::from_raw(self, location, len, spill), ticket)
     }
 
     /// A spilled message is gone: its segment may be reclaimed (no record: recovery ignores
