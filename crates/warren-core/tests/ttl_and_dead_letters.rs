@@ -204,7 +204,7 @@ fn invalid_expiration_is_refused_with_406() {
     let conn = connect(&b);
     let (ch, _) = channel(&conn, 1);
     declare(&ch, "q");
-    for bad in ["abc", "-1", "4294967296", "12x"] {
+    for bad in ["abc", "-1", " 5", "12x"] {
         let properties = Properties {
             expiration: Some(bad.to_owned()),
             ..Properties::default()
@@ -228,8 +228,8 @@ fn queue_arguments_are_validated_like_rabbitmq() {
         ),
         (vec![("x-expires", Value::I32(0))], "{value_zero,0}"),
         (
-            vec![("x-message-ttl", Value::I64(4_294_967_296))],
-            "{value_too_large,4294967296}",
+            vec![("x-message-ttl", Value::str("100"))],
+            "\"expected integer, got longstr\"",
         ),
         (
             vec![("x-dead-letter-routing-key", Value::str("k"))],

@@ -115,6 +115,24 @@ pub fn mqtt_settings(config: &Config) -> MqttSettings {
 /// How often expired MQTT sessions, delayed wills and expired retained messages are handled.
 const MQTT_SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 
+/// How often the core's time-based work runs ([`Broker::tick`]: expired messages at queue
+/// heads, queues past their `x-expires`). Deliveries and `basic.get` check TTLs themselves;
+/// this only bounds how late counts fall in queues nobody consumes from.
+const BROKER_TICK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The wall clock the core reads between ticks (ms since the Unix epoch, RabbitMQ's time base
+/// for message expiry and `x-death` timestamps).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl warren_core::Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 /// Serves the configured listeners until SIGTERM or Ctrl-C, then closes every connection
 /// (320 CONNECTION_FORCED) and returns.
 ///
@@ -127,6 +145,9 @@ pub async fn serve(config: Config, definitions: Option<&Path>) -> Result<(), Ser
     LISTENERS.write().clear();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    // Message TTL, dead-lettering on expiry, queue expiry.
+    broker.set_clock(Arc::new(SystemClock));
+    tasks.spawn(tick_broker(Arc::clone(&broker), shutdown_rx.clone()));
     // Memory and disk alarms: block publishers (connection.blocked) while a limit is exceeded.
     tasks.spawn(alarms::monitor(
         Arc::clone(&broker),
@@ -341,6 +362,19 @@ async fn accept<F>(
     }
     drop(listener);
     while conns.join_next().await.is_some() {}
+}
+
+/// Runs [`Broker::tick`] periodically until shutdown.
+async fn tick_broker(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    use warren_core::Clock;
+    let mut tick = tokio::time::interval(BROKER_TICK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => broker.tick(SystemClock.now_ms()),
+        }
+    }
 }
 
 /// Runs [`MqttShared::sweep`] periodically until shutdown.
