@@ -18,6 +18,9 @@ use parking_lot::Mutex;
 use warren_core::store::{FsyncPolicy, Store, StoreConfig};
 use warren_core::*;
 
+mod common;
+use common::boot_store as boot;
+
 #[derive(Default)]
 struct Recorder {
     deliveries: Mutex<Vec<Delivery>>,
@@ -33,28 +36,6 @@ impl DeliverySink for Recorder {
         let mut c = self.confirmed.lock();
         *c = (*c).max(ticket.0);
     }
-}
-
-/// A broker over a store on `dir`, booted as the server does: saved definitions (or a fresh
-/// `/` with guest), then attach.
-fn boot(config: StoreConfig) -> (Store, Arc<Broker>) {
-    let store = Store::open(config).unwrap();
-    let broker = Arc::new(Broker::with_storage(
-        BrokerConfig::default(),
-        store.factory(),
-    ));
-    match store.definitions().unwrap() {
-        Some(defs) => broker.import_definitions(&defs).unwrap(),
-        None => {
-            broker.add_vhost("/");
-            broker.put_user(User::new("guest", "guest", vec!["administrator".into()]));
-            broker
-                .set_permissions("guest", "/", ".*", ".*", ".*")
-                .unwrap();
-        }
-    }
-    store.attach(&broker).unwrap();
-    (store, broker)
 }
 
 fn open_channel(broker: &Broker) -> (Arc<Connection>, Arc<Channel>, Arc<Recorder>) {

@@ -24,23 +24,7 @@ fn boot(dir: &std::path::Path) -> (Store, Arc<Broker>) {
     config.fsync = FsyncPolicy::Never;
     // Small enough that most bodies are read back from the log too.
     config.memory_budget = 10_000;
-    let store = Store::open(config).unwrap();
-    let broker = Arc::new(Broker::with_storage(
-        BrokerConfig::default(),
-        store.factory(),
-    ));
-    match store.definitions().unwrap() {
-        Some(defs) => broker.import_definitions(&defs).unwrap(),
-        None => {
-            broker.add_vhost("/");
-            broker.put_user(User::new("guest", "guest", vec!["administrator".into()]));
-            broker
-                .set_permissions("guest", "/", ".*", ".*", ".*")
-                .unwrap();
-        }
-    }
-    store.attach(&broker).unwrap();
-    (store, broker)
+    common::boot_store(config)
 }
 
 fn stop(store: Store, broker: Arc<Broker>) {

@@ -120,3 +120,27 @@ pub fn ready(b: &Broker, queue: &str) -> usize {
 pub fn text(e: CoreError) -> (u16, String) {
     (e.reply_code(), e.to_string())
 }
+
+/// A broker over a store on `dir`, booted as the server does: saved definitions (or a fresh
+/// `/` with guest), then attach.
+pub fn boot_store(
+    config: warren_core::store::StoreConfig,
+) -> (warren_core::store::Store, Arc<Broker>) {
+    let store = warren_core::store::Store::open(config).unwrap();
+    let broker = Arc::new(Broker::with_storage(
+        BrokerConfig::default(),
+        store.factory(),
+    ));
+    match store.definitions().unwrap() {
+        Some(defs) => broker.import_definitions(&defs).unwrap(),
+        None => {
+            broker.add_vhost("/");
+            broker.put_user(User::new("guest", "guest", vec!["administrator".into()]));
+            broker
+                .set_permissions("guest", "/", ".*", ".*", ".*")
+                .unwrap();
+        }
+    }
+    store.attach(&broker).unwrap();
+    (store, broker)
+}
