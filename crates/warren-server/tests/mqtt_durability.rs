@@ -545,21 +545,17 @@ fn disk_load(addr: SocketAddr, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
     })
 }
 
-/// Publishes one QoS 1 message and waits for its PUBACK.
-fn publish_acked(addr: SocketAddr, topic: &str, payload: &'static [u8]) {
+/// Publishes one QoS 1 or 2 message from a fresh connection and waits until the exchange is
+/// complete (PUBACK, or PUBREC / PUBREL / PUBCOMP).
+fn publish_once(addr: SocketAddr, topic: &str, qos: QoS, payload: &'static [u8]) {
     let (mut p, _) = Client::connect(addr, "one-shot-pub", true).unwrap();
-    p.publish(
-        topic,
-        QoS::AtLeastOnce,
-        false,
-        1,
-        Bytes::from_static(payload),
-    );
+    p.publish(topic, qos, false, 1, Bytes::from_static(payload));
     loop {
         match p.recv(Duration::from_secs(10)).unwrap() {
-            Some(Packet::PubAck(_)) => break,
+            Some(Packet::PubAck(_) | Packet::PubComp(_)) => break,
+            Some(Packet::PubRec(a)) => p.send(&Packet::PubRel(PubAck::new(a.packet_id))).unwrap(),
             Some(_) => {}
-            None => panic!("no PUBACK"),
+            None => panic!("no PUBACK / PUBCOMP"),
         }
     }
     p.disconnect();
@@ -589,9 +585,10 @@ fn a_subacked_subscription_survives_sigkill_right_after_suback() {
         load.join().unwrap();
         node.start();
         // Queued while the session is away, then delivered when it comes back.
-        publish_acked(
+        publish_once(
             node.mqtt_addr,
             &format!("sub/{round}"),
+            QoS::AtLeastOnce,
             b"for the subscriber",
         );
         let (mut s, present) = Client::connect(node.mqtt_addr, &id, false).unwrap();
@@ -650,8 +647,8 @@ fn an_unsubacked_subscription_stays_gone_after_sigkill() {
     node.start();
     let (mut s, present) = Client::connect(node.mqtt_addr, "unsubber", false).unwrap();
     assert!(present);
-    publish_acked(node.mqtt_addr, "unsub/a", b"a");
-    publish_acked(node.mqtt_addr, "plain/b", b"b");
+    publish_once(node.mqtt_addr, "unsub/a", QoS::AtLeastOnce, b"a");
+    publish_once(node.mqtt_addr, "plain/b", QoS::AtLeastOnce, b"b");
     let got: Vec<Vec<u8>> = s
         .drain(Duration::from_secs(1))
         .into_iter()
@@ -670,27 +667,6 @@ fn an_unsubacked_subscription_stays_gone_after_sigkill() {
         .map(|p| p.payload.to_vec())
         .collect();
     assert_eq!(got, vec![b"a".to_vec()]);
-}
-
-/// Publishes one QoS 2 message through the whole exchange (PUBREC, PUBREL, PUBCOMP).
-fn publish_qos2(addr: SocketAddr, topic: &str, payload: &'static [u8]) {
-    let (mut p, _) = Client::connect(addr, "q2-once-pub", true).unwrap();
-    p.publish(
-        topic,
-        QoS::ExactlyOnce,
-        false,
-        1,
-        Bytes::from_static(payload),
-    );
-    loop {
-        match p.recv(Duration::from_secs(10)).unwrap() {
-            Some(Packet::PubRec(a)) => p.send(&Packet::PubRel(PubAck::new(a.packet_id))).unwrap(),
-            Some(Packet::PubComp(_)) => break,
-            Some(_) => {}
-            None => panic!("no PUBCOMP"),
-        }
-    }
-    p.disconnect();
 }
 
 /// The next packet that is not a PINGRESP, or `None` after `timeout`.
@@ -712,7 +688,7 @@ fn a_released_qos2_delivery_survives_sigkill_and_pubrel_is_sent_again() {
     node.start();
     let (mut s, _) = Client::connect(node.mqtt_addr, "q2-out", false).unwrap();
     s.subscribe("q2o/#", QoS::ExactlyOnce);
-    publish_qos2(node.mqtt_addr, "q2o/a", b"exactly once");
+    publish_once(node.mqtt_addr, "q2o/a", QoS::ExactlyOnce, b"exactly once");
     let id = match next_packet(&mut s, Duration::from_secs(10)) {
         Some(Packet::Publish(p)) => {
             assert_eq!(
@@ -755,7 +731,7 @@ fn a_released_qos2_delivery_survives_sigkill_and_pubrel_is_sent_again() {
         "a completed QoS 2 delivery came back"
     );
     // The subscription still works, at QoS 2.
-    publish_qos2(node.mqtt_addr, "q2o/b", b"next");
+    publish_once(node.mqtt_addr, "q2o/b", QoS::ExactlyOnce, b"next");
     match next_packet(&mut s, Duration::from_secs(10)) {
         Some(Packet::Publish(p)) => {
             assert_eq!(
@@ -776,8 +752,8 @@ fn unacknowledged_qos1_and_qos2_deliveries_come_back_with_dup_after_sigkill() {
     node.start();
     let (mut s, _) = Client::connect(node.mqtt_addr, "unacked", false).unwrap();
     s.subscribe("ua/#", QoS::ExactlyOnce);
-    publish_acked(node.mqtt_addr, "ua/1", b"qos1");
-    publish_qos2(node.mqtt_addr, "ua/2", b"qos2");
+    publish_once(node.mqtt_addr, "ua/1", QoS::AtLeastOnce, b"qos1");
+    publish_once(node.mqtt_addr, "ua/2", QoS::ExactlyOnce, b"qos2");
     let mut first = Vec::new();
     while first.len() < 2 {
         match next_packet(&mut s, Duration::from_secs(10)) {
@@ -850,7 +826,12 @@ fn a_persistent_members_shared_subscription_queue_survives_sigkill() {
     // Queued for the group while no member is connected, then the broker dies.
     for i in 0..5u8 {
         let payloads: [&'static [u8]; 5] = [b"0", b"1", b"2", b"3", b"4"];
-        publish_acked(node.mqtt_addr, "shq/x", payloads[usize::from(i)]);
+        publish_once(
+            node.mqtt_addr,
+            "shq/x",
+            QoS::AtLeastOnce,
+            payloads[usize::from(i)],
+        );
     }
     node.kill9();
     node.start();
@@ -878,7 +859,12 @@ fn a_persistent_members_shared_subscription_queue_survives_sigkill() {
             None => panic!("no UNSUBACK"),
         }
     }
-    publish_acked(node.mqtt_addr, "shq/x", b"after the group");
+    publish_once(
+        node.mqtt_addr,
+        "shq/x",
+        QoS::AtLeastOnce,
+        b"after the group",
+    );
     p.subscribe("$share/g/shq/#", QoS::AtLeastOnce);
     assert!(
         p.drain(Duration::from_millis(700)).is_empty(),
