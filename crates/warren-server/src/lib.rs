@@ -364,8 +364,10 @@ async fn accept<F>(
     while conns.join_next().await.is_some() {}
 }
 
-/// Runs [`Broker::tick`] periodically until shutdown.
-async fn tick_broker(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+/// Runs [`Broker::tick`] on the [`SystemClock`] every 100 ms until `shutdown` changes: what
+/// [`serve`] runs for its broker (with `broker.set_clock(Arc::new(SystemClock))`), and what a
+/// broker composed by hand needs for message TTL, dead-lettering on expiry and `x-expires`.
+pub async fn tick_broker(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
     use warren_core::Clock;
     let mut tick = tokio::time::interval(BROKER_TICK_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
