@@ -9,7 +9,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use nom::branch::alt;
-use nom::bytes::streaming::{tag, take, take_till, take_until};
+use nom::bytes::streaming::{tag, take, take_until};
 use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Offset};
 
@@ -88,7 +88,8 @@ fn eol(i: &[u8]) -> Res<'_, &[u8]> {
 
 /// One line up to LF, the CR of a CRLF removed; its content may be at most `max` octets.
 fn line(i: &[u8], max: usize, limit: Limit, header: Option<usize>) -> Res<'_, &[u8]> {
-    let (rest, content) = match take_till(|b| b == b'\n')(i) {
+    // `take_until` of one byte is a memchr.
+    let (rest, content) = match take_until("\n")(i) {
         // No LF yet: fail as soon as the line can no longer fit (`max` octets, then CRLF).
         Err(nom::Err::Incomplete(_))
             if i.len() > max.saturating_add(1) || (i.len() > max && i.get(max) != Some(&b'\r')) =>
