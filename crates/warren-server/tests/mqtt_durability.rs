@@ -233,6 +233,9 @@ fn sigkill_never_loses_a_pubacked_qos1_message() {
     }
     let mut rng = Rng::new();
     let mut node = mqtt_node();
+    // Small index pages: the session's queue is mostly paged out when the broker dies.
+    node.storage
+        .push(("queue_page_entries", toml::Value::Integer(64)));
     node.start();
     // The persistent session: subscribed, then gone (its queue keeps collecting).
     let (mut sub, present) = Client::connect(node.mqtt_addr, "crash-sub", false).unwrap();
