@@ -22,9 +22,10 @@ use std::process::Command;
 use serde_json::Value;
 
 /// Crates at the bottom: they depend on no Warren crate.
-const LEAVES: [&str; 4] = [
+const LEAVES: [&str; 5] = [
     "warren-amqp",
     "warren-mqtt",
+    "warren-stomp",
     "warren-topic",
     "warren-car2home",
 ];
@@ -33,9 +34,10 @@ const CORE_MAY_USE: [&str; 2] = ["warren-topic", "warren-car2home"];
 /// The only packages that may depend on the server crate (they drive a running broker).
 const SERVER_USERS: [&str; 3] = ["warren-examples", "warren-benches", "warren-perf"];
 /// Crates that are sans-IO: no tokio, no mio, in their normal dependency graph.
-const SANS_IO: [&str; 5] = [
+const SANS_IO: [&str; 6] = [
     "warren-amqp",
     "warren-mqtt",
+    "warren-stomp",
     "warren-topic",
     "warren-car2home",
     "warren-core",
