@@ -193,6 +193,7 @@ impl ChannelCore {
 
     /// Delivers the head of the queue to `consumer` if it has credit. Called by the queue with
     /// its lock held (`queue_state`); takes this channel's lock and calls the sink inside it.
+    #[inline]
     pub(crate) fn try_deliver(
         &self,
         queue: &Arc<Queue>,

@@ -131,11 +131,13 @@ pub(crate) struct Deadlines {
 
 impl Deadlines {
     /// True while no ready message has a deadline.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.runs.is_empty()
     }
 
     /// The head message's deadline.
+    #[inline]
     pub(crate) fn front(&self) -> u64 {
         self.runs.front().map_or(NEVER, |r| r.0)
     }

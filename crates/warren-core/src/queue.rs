@@ -180,20 +180,31 @@ impl QueueState {
     }
 
     /// Takes the head message and its deadline.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<(QueuedMessage, u64)> {
         let m = self.store.pop_front()?;
+        if self.deadlines.is_empty() {
+            // The common case: nothing timed, nothing to keep in step.
+            return Some((m, NEVER));
+        }
         let deadline = self.deadlines.pop_front();
         self.deadlines.resync(self.store.len());
         Some((m, deadline))
     }
 
+    #[inline]
     fn push_back(&mut self, m: QueuedMessage, deadline: u64) -> Option<Ticket> {
-        self.deadlines.push_back(deadline, self.store.len());
+        if deadline != NEVER || !self.deadlines.is_empty() {
+            self.deadlines.push_back(deadline, self.store.len());
+        }
         self.store.push_back(m)
     }
 
+    #[inline]
     fn push_front(&mut self, m: QueuedMessage, deadline: u64) {
-        self.deadlines.push_front(deadline, self.store.len());
+        if deadline != NEVER || !self.deadlines.is_empty() {
+            self.deadlines.push_front(deadline, self.store.len());
+        }
         self.store.push_front(m);
     }
 
@@ -202,9 +213,18 @@ impl QueueState {
         if !self.store.drop_front() {
             return false;
         }
-        self.deadlines.pop_front();
-        self.deadlines.resync(self.store.len());
+        if !self.deadlines.is_empty() {
+            self.deadlines.pop_front();
+            self.deadlines.resync(self.store.len());
+        }
         true
+    }
+
+    /// True when the head may have to be expired (some message is timed, or the queue has a
+    /// TTL its untimed messages must get).
+    #[inline]
+    fn timed(&self, lifecycle: &Lifecycle) -> bool {
+        !self.deadlines.is_empty() || lifecycle.message_ttl.is_some()
     }
 
     fn purge(&mut self) -> usize {
@@ -392,10 +412,10 @@ impl Queue {
                 }
             }
         }
-        let was_empty = st.store.is_empty();
+        let was_empty = deadline != NEVER && st.store.is_empty();
         let ticket = st.push_back(QueuedMessage::new(message, false), deadline);
         self.enqueued.fetch_add(1, Ordering::Relaxed);
-        if was_empty && deadline != NEVER {
+        if was_empty {
             // As RabbitMQ: a message reaching an empty queue is offered to the consumers
             // before its TTL is looked at (a TTL of 0 means "now or never").
             self.dispatch_locked(&mut st, None);
@@ -438,6 +458,7 @@ impl Queue {
 
     /// Releases the lock, then dead-letters what was set aside under it. Every path that may
     /// drop messages under the lock ends with this.
+    #[inline]
     pub(crate) fn unlock(self: &Arc<Self>, mut st: MutexGuard<'_, QueueState>) {
         if st.dead.is_empty() {
             return;
@@ -541,7 +562,9 @@ impl Queue {
         // priority in turn, round-robin inside the group (with one group, plain round-robin).
         loop {
             if let Some(now) = now.as_deref_mut() {
-                self.expire_head(st, now);
+                if st.timed(&self.lifecycle) {
+                    self.expire_head(st, now);
+                }
             }
             if st.store.is_empty() || st.consumers.is_empty() {
                 break;
