@@ -553,3 +553,85 @@ fn queues_without_ttl_are_untouched_by_the_sweep() {
     b.tick(clock.now_ms());
     assert_eq!(ready(&b, "q"), 100);
 }
+
+#[test]
+fn on_the_durable_store_expired_messages_stay_gone_and_dead_letters_survive() {
+    use warren_core::store::StoreConfig;
+    let persistent = || Properties {
+        delivery_mode: Some(2),
+        ..Properties::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, b) = boot_store(StoreConfig::new(dir.path()));
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    b.set_clock(clock.clone());
+    {
+        let conn = connect(&b);
+        let (ch, _) = channel(&conn, 1);
+        ch.exchange_declare(
+            "dlx",
+            ExchangeOptions::new(ExchangeKind::Fanout).durable(true),
+        )
+        .unwrap();
+        ch.queue_declare("dead", QueueOptions::default().durable(true), false)
+            .unwrap();
+        ch.queue_bind("dead", "dlx", "", &FieldTable::new())
+            .unwrap();
+        let ttl = QueueOptions::default()
+            .durable(true)
+            .argument("x-message-ttl", 100i32)
+            .argument("x-dead-letter-exchange", "dlx");
+        ch.queue_declare("delay", ttl, false).unwrap();
+        for body in ["a", "b", "c"] {
+            ch.basic_publish(
+                "",
+                "delay".into(),
+                false,
+                persistent(),
+                Bytes::from_static(body.as_bytes()),
+            )
+            .unwrap();
+        }
+        clock.advance(100);
+        b.tick(clock.now_ms());
+        assert_eq!((ready(&b, "delay"), ready(&b, "dead")), (0, 3));
+        // A message still waiting at the restart (checked below).
+        let keep = QueueOptions::default()
+            .durable(true)
+            .argument("x-message-ttl", 60_000i32);
+        ch.queue_declare("slow", keep, false).unwrap();
+        ch.basic_publish("", "slow".into(), false, persistent(), Bytes::new())
+            .unwrap();
+        store.sync().unwrap();
+    }
+    store.close();
+    drop(b);
+    drop(store);
+
+    let (store, b) = boot_store(StoreConfig::new(dir.path()));
+    let clock = Arc::new(ManualClock::new(5_000_000));
+    b.set_clock(clock.clone());
+    assert_eq!(ready(&b, "delay"), 0, "expired messages do not come back");
+    assert_eq!(
+        ready(&b, "dead"),
+        3,
+        "dead letters are persistent publishes"
+    );
+    let conn = connect(&b);
+    let (ch, _) = channel(&conn, 1);
+    let m = ch.basic_get("dead", true).unwrap().unwrap().message;
+    assert_eq!(
+        header(&m, "x-first-death-reason").and_then(Value::as_str),
+        Some("expired")
+    );
+    // The recovered message's TTL restarts at the first sweep after the restart.
+    assert_eq!(ready(&b, "slow"), 1);
+    b.tick(clock.now_ms());
+    clock.advance(59_999);
+    b.tick(clock.now_ms());
+    assert_eq!(ready(&b, "slow"), 1);
+    clock.advance(1);
+    b.tick(clock.now_ms());
+    assert_eq!(ready(&b, "slow"), 0);
+    store.close();
+}
