@@ -56,6 +56,9 @@ pub async fn start(
     };
     let shared = MqttShared::new(Arc::clone(&broker), mqtt_settings, Instant::now());
     let max_pending_output = 1 << 20; // bytes queued for a slow client before it is paused
+                                      // Message TTLs and queue expiry: the core reads this clock and is ticked periodically.
+    broker.set_clock(Arc::new(warren_server::SystemClock));
+    let ticking = warren_server::tick_broker(Arc::clone(&broker), shutdown.clone());
     let amqp = warren_server::accept_amqp(
         amqp,
         broker,
@@ -83,7 +86,7 @@ pub async fn start(
         }
     };
     Ok((bound.0, bound.1, async move {
-        tokio::join!(amqp, mqtt, sweep);
+        tokio::join!(amqp, mqtt, sweep, ticking);
     }))
 }
 

@@ -1012,15 +1012,14 @@ impl Channel {
         // of milliseconds up to 2^32 - 1).
         let message_ttl = match properties.expiration.as_deref() {
             None => None,
-            Some(text) => Some(
-                parse_expiration(text).map_err(|reason| CoreError::InvalidArg {
-                    kind: ResourceKind::Exchange,
-                    name: exchange.to_owned(),
-                    vhost: conn.vhost.name().to_owned(),
-                    arg: "expiration".to_owned(),
-                    reason,
-                })?,
-            ),
+            Some(text) => {
+                Some(
+                    parse_expiration(text).map_err(|reason| CoreError::InvalidExpiration {
+                        value: text.to_owned(),
+                        reason,
+                    })?,
+                )
+            }
         };
         let mut properties = properties;
         if properties.reply_to.as_deref() == Some(REPLY_TO_QUEUE) {

@@ -204,6 +204,14 @@ pub enum CoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A publish whose `expiration` property is not a TTL in milliseconds (406, channel).
+    #[error("PRECONDITION_FAILED - invalid expiration '{value}': {reason}")]
+    InvalidExpiration {
+        /// The property as sent.
+        value: String,
+        /// What is wrong, in RabbitMQ's words (`no_integer`, `{value_negative,-5}`, …).
+        reason: String,
+    },
     /// Delete with if-unused on a resource in use (406, channel).
     #[error("PRECONDITION_FAILED - {kind} '{name}' in vhost '{vhost}' in use")]
     InUse {
@@ -304,6 +312,7 @@ impl CoreError {
             CoreError::ResourceLocked { .. } => 405,
             CoreError::Inequivalent { .. }
             | CoreError::InvalidArg { .. }
+            | CoreError::InvalidExpiration { .. }
             | CoreError::InUse { .. }
             | CoreError::NotEmpty { .. }
             | CoreError::UnknownDeliveryTag { .. }

@@ -312,7 +312,8 @@ def case_invalid_expiration(ctx):
     ch.queue_declare(q)
     ch.basic_publish("", q, b"m", properties=expiring("soon"))
     e = expect_channel_close(lambda: ch.queue_declare(q, passive=True), 406, "publish with expiration 'soon'")
-    check("expiration" in e.reply_text, f"reply text {e.reply_text!r} does not mention expiration")
+    want = "PRECONDITION_FAILED - invalid expiration 'soon': no_integer"
+    check(e.reply_text == want, f"reply text {e.reply_text!r}, want {want!r}")
 
 
 if __name__ == "__main__":
