@@ -275,7 +275,9 @@ pub struct StorageConfig {
     pub memory_budget: u64,
     /// Message index entries per queue page: a queue keeps about twice this many entries
     /// (about 64 bytes each) in RAM and pages the rest of a deep queue out to
-    /// `data_dir/pages`, so its RAM does not grow with its depth. Minimum 1. Default 4096.
+    /// `data_dir/pages`, so its RAM does not grow with its depth. Minimum 1. Default 16384
+    /// (about 2 MiB of index in RAM for a deep queue; smaller pages save RAM but make more
+    /// messages pay a page write and read).
     pub queue_page_entries: u64,
     /// Memory alarm: publishers are blocked (`connection.blocked`) while the broker's resident
     /// memory exceeds this fraction of the machine's RAM. 0 disables. Default 0.4 (RabbitMQ's
@@ -310,7 +312,7 @@ impl Default for StorageConfig {
             fsync_interval_ms: 200,
             segment_size: 64 * 1024 * 1024,
             memory_budget: 256 * 1024 * 1024,
-            queue_page_entries: 4096,
+            queue_page_entries: 16384,
             memory_high_watermark: 0.4,
             memory_high_watermark_bytes: 0,
             disk_free_limit: 50_000_000,

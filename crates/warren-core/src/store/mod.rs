@@ -195,7 +195,7 @@ pub struct StoreConfig {
     pub memory_budget: usize,
     /// Index entries per queue page: a queue keeps at most about twice this many message
     /// entries in RAM (its head and its tail) and the rest in page files, so its RAM does not
-    /// grow with its depth. Default 4096 (about 64 bytes of RAM each).
+    /// grow with its depth. Default 16384 (about 64 bytes of RAM each: 2 MiB for a deep queue).
     pub queue_page_entries: usize,
 }
 
@@ -207,7 +207,7 @@ impl StoreConfig {
             fsync: FsyncPolicy::Always,
             segment_size: 64 * 1024 * 1024,
             memory_budget: 256 * 1024 * 1024,
-            queue_page_entries: 4096,
+            queue_page_entries: 16384,
         }
     }
 }
@@ -427,11 +427,10 @@ impl Shared {
                 source,
             })?;
         let corrupt = |reason: String| StoreError::Corrupt { location, reason };
+        let buf = bytes::Bytes::from(buf);
         let (payload, _) = segment::next_frame(&buf).map_err(corrupt)?;
-        match record::decode(payload).map_err(|e| corrupt(e.to_string()))? {
-            Record::Publish { message, .. } | Record::Spill { message } => Ok(*message),
-            _ => Err(corrupt("not the publish record expected".into())),
-        }
+        // The body is a slice of the record just read, not a second copy.
+        record::decode_message_in(&buf, payload).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Rewrites the metadata file from the attached broker (logging a failure).

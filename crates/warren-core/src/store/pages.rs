@@ -23,8 +23,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use super::record::{self, Location, Record};
+use bytes::Bytes;
+
+use super::record::{self, Location};
 use super::StoreError;
 use crate::message::Message;
 
@@ -51,7 +54,7 @@ pub(crate) enum PagedEntry {
     },
     /// The message itself (a transient message that had no record).
     Inline {
-        message: Box<Message>,
+        message: Arc<Message>,
         redelivered: bool,
     },
 }
@@ -156,7 +159,7 @@ impl PageFile {
             source,
         })?;
         let _ = std::fs::remove_file(&self.path);
-        decode(&data).map_err(|reason| StoreError::Corrupt {
+        decode(&Bytes::from(data)).map_err(|reason| StoreError::Corrupt {
             location: Location {
                 segment: 0,
                 offset: 0,
@@ -171,7 +174,9 @@ impl PageFile {
     }
 }
 
-fn decode(mut data: &[u8]) -> Result<Vec<PagedEntry>, String> {
+/// Decodes a page; inline bodies are slices of `whole`, not copies.
+fn decode(whole: &Bytes) -> Result<Vec<PagedEntry>, String> {
+    let mut data: &[u8] = whole;
     fn take<'a>(data: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
         if data.len() < n {
             return Err("truncated entry".into());
@@ -217,13 +222,12 @@ fn decode(mut data: &[u8]) -> Result<Vec<PagedEntry>, String> {
                 n.copy_from_slice(take(&mut data, 4)?);
                 let n = usize::try_from(u32::from_le_bytes(n)).unwrap_or(usize::MAX);
                 let payload = take(&mut data, n)?;
-                match record::decode(payload).map_err(|e| e.to_string())? {
-                    Record::Publish { message, .. } => out.push(PagedEntry::Inline {
-                        message,
-                        redelivered,
-                    }),
-                    _ => return Err("inline entry is not a message".into()),
-                }
+                let message =
+                    record::decode_message_in(whole, payload).map_err(|e| e.to_string())?;
+                out.push(PagedEntry::Inline {
+                    message: Arc::new(message),
+                    redelivered,
+                });
             }
             other => return Err(format!("unknown entry tag {other}")),
         }
@@ -233,8 +237,6 @@ fn decode(mut data: &[u8]) -> Result<Vec<PagedEntry>, String> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
     use crate::message::Properties;
 
@@ -282,7 +284,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn arbitrary_page_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
-            let _ = decode(&bytes);
+            let _ = decode(&Bytes::from(bytes));
         }
     }
 }

@@ -206,7 +206,7 @@ impl DurableQueue {
                 let size = message.size();
                 self.hold(size);
                 Entry {
-                    message: Some(Arc::new(*message)),
+                    message: Some(message),
                     persisted: None,
                     redelivered,
                     size,

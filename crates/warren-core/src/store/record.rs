@@ -166,6 +166,35 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Record, RecordError> {
     Ok(record)
 }
 
+/// Decodes the message of a publish or spill record whose payload lies in `whole` (a
+/// segment read or an index page), slicing the body out of `whole` instead of copying it.
+pub(crate) fn decode_message_in(whole: &Bytes, payload: &[u8]) -> Result<Message, RecordError> {
+    let mut r = Reader { buf: payload };
+    match r.u8("kind")? {
+        KIND_PUBLISH | KIND_SPILL => {}
+        other => return Err(RecordError::UnknownKind(other)),
+    }
+    r.str("vhost")?;
+    r.str("queue")?;
+    let exchange: Arc<str> = Arc::from(r.str("exchange")?);
+    let routing_key = r.string("routing key")?;
+    let properties = r.properties()?;
+    let body = r.bytes("body")?;
+    if !r.buf.is_empty() {
+        return Err(RecordError::Trailing(r.buf.len()));
+    }
+    Ok(Message {
+        exchange,
+        routing_key,
+        properties,
+        body: if body.is_empty() {
+            Bytes::new()
+        } else {
+            whole.slice_ref(body)
+        },
+    })
+}
+
 /// What recovery needs of a record, read without copying its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Summary<'a> {
