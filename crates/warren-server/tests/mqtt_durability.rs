@@ -129,6 +129,23 @@ impl Client {
         }
     }
 
+    /// Unsubscribes from `filter` and waits for UNSUBACK.
+    fn unsubscribe(&mut self, id: u16, filter: &str) {
+        self.send(&Packet::Unsubscribe(warren_mqtt::Unsubscribe {
+            packet_id: NonZeroU16::new(id).unwrap(),
+            properties: Default::default(),
+            filters: vec![filter.into()],
+        }))
+        .unwrap();
+        loop {
+            match self.recv(Duration::from_secs(10)).unwrap() {
+                Some(Packet::UnsubAck(_)) => return,
+                Some(_) => {}
+                None => panic!("no UNSUBACK"),
+            }
+        }
+    }
+
     fn publish(&mut self, topic: &str, qos: QoS, retain: bool, id: u16, payload: Bytes) {
         self.send(&Packet::Publish(Publish {
             dup: false,
@@ -631,19 +648,7 @@ fn an_unsubacked_subscription_stays_gone_after_sigkill() {
     let stop = Arc::new(AtomicBool::new(false));
     let load = disk_load(node.mqtt_addr, stop.clone());
     std::thread::sleep(Duration::from_millis(300));
-    s.send(&Packet::Unsubscribe(warren_mqtt::Unsubscribe {
-        packet_id: NonZeroU16::new(2).unwrap(),
-        properties: Default::default(),
-        filters: vec!["$share/g2/unsub/#".into()],
-    }))
-    .unwrap();
-    loop {
-        match s.recv(Duration::from_secs(10)).unwrap() {
-            Some(Packet::UnsubAck(_)) => break,
-            Some(_) => {}
-            None => panic!("no UNSUBACK"),
-        }
-    }
+    s.unsubscribe(2, "$share/g2/unsub/#");
     node.kill9();
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
@@ -849,19 +854,7 @@ fn a_persistent_members_shared_subscription_queue_survives_sigkill() {
     let want: Vec<Vec<u8>> = (b'0'..=b'4').map(|b| vec![b]).collect();
     assert_eq!(got, want, "messages queued for the shared group were lost");
     // The last member leaves: the group's queue goes, nothing is kept for nobody.
-    p.send(&Packet::Unsubscribe(warren_mqtt::Unsubscribe {
-        packet_id: NonZeroU16::new(3).unwrap(),
-        properties: Default::default(),
-        filters: vec!["$share/g/shq/#".into()],
-    }))
-    .unwrap();
-    loop {
-        match p.recv(Duration::from_secs(10)).unwrap() {
-            Some(Packet::UnsubAck(_)) => break,
-            Some(_) => {}
-            None => panic!("no UNSUBACK"),
-        }
-    }
+    p.unsubscribe(3, "$share/g/shq/#");
     publish_once(
         node.mqtt_addr,
         "shq/x",
