@@ -774,6 +774,23 @@ impl Store {
         v
     }
 
+    /// The ticket of the last record appended: once it is durable, so is everything appended
+    /// before it (for example the ack records written by settling messages just now).
+    ///
+    /// ```
+    /// # use warren_core::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(StoreConfig::new(dir.path()))?;
+    /// let put = store.kv_put("ns", "k", b"v");
+    /// assert_eq!(store.last_ticket(), put);
+    /// store.sync()?;
+    /// assert!(store.is_durable(store.last_ticket()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn last_ticket(&self) -> Ticket {
+        Ticket(self.shared.state.lock().last_ticket)
+    }
+
     /// True once `ticket` is durable (per the fsync policy).
     pub fn is_durable(&self, ticket: Ticket) -> bool {
         self.shared.state.lock().durable >= ticket.0

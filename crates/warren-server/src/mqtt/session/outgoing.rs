@@ -39,19 +39,22 @@ impl MqttSession {
                 // The client owns the message now: remember that PUBREL is due (sent again
                 // when the session resumes, also after a restart), then settle it in the
                 // queue. In that order, a crash between the two repeats the message rather
-                // than losing it. PUBREL waits until both are on disk (the record written
-                // again after the ack gives the ticket that covers the ack), so a client
-                // never completes a message the broker could still deliver again.
+                // than losing it. PUBREL waits until both are on disk (the store's last
+                // ticket after the ack covers the ack record), so a client never completes
+                // a message the broker could still deliver again.
                 let mut ticket = self.update_state(|st| {
                     if !st.outgoing_released.contains(&id.get()) {
                         st.outgoing_released.push(id.get());
                     }
                 });
-                if ticket.is_some() && tag.is_some() {
-                    self.ack_core(tag);
-                    ticket = self.update_state(|_| {});
-                } else {
-                    self.ack_core(tag);
+                self.ack_core(tag);
+                if ticket.is_some() {
+                    ticket = self
+                        .shared
+                        .store
+                        .as_ref()
+                        .map(|s| s.last_ticket())
+                        .or(ticket);
                 }
                 self.send_after_store(ticket, Packet::PubRel(PubAck::new(id)), Vec::new());
             }
