@@ -55,6 +55,6 @@ pub use direct::DirectTable;
 pub use error::{InvalidReason, Limits, PatternError};
 pub use fanout::FanoutTable;
 pub use linear::LinearTable;
-pub use matching::{amqp_matches, mqtt_matches};
+pub use matching::{amqp_matches, mqtt_matches, mqtt_matches_valid};
 pub use table::{Binding, RoutingTable};
 pub use topic::{MqttTable, TopicTable};

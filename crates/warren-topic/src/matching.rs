@@ -103,9 +103,19 @@ pub fn amqp_matches(key: &str, pattern: &str) -> bool {
 /// assert!(mqtt_matches("$SYS/load", "$SYS/#"));
 /// ```
 pub fn mqtt_matches(topic: &str, filter: &str) -> bool {
-    if validate_mqtt(filter).is_err() {
-        return false;
-    }
+    validate_mqtt(filter).is_ok() && mqtt_matches_valid(topic, filter)
+}
+
+/// [`mqtt_matches`] for a filter already known to be valid (checked when it was subscribed),
+/// without checking it again: for matching every delivery against stored filters. On an
+/// invalid filter the answer is unspecified (but it never panics).
+///
+/// ```
+/// use warren_topic::mqtt_matches_valid;
+/// assert!(mqtt_matches_valid("webos/car/info", "webos/+/info"));
+/// assert!(!mqtt_matches_valid("$SYS/load", "+/load"));
+/// ```
+pub fn mqtt_matches_valid(topic: &str, filter: &str) -> bool {
     if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
         return false;
     }

@@ -14,7 +14,10 @@
 
 use std::collections::BTreeSet;
 
-use warren_topic::{amqp_matches, mqtt_matches, LinearTable, MqttTable, RoutingTable, TopicTable};
+use warren_topic::{
+    amqp_matches, mqtt_matches, mqtt_matches_valid, LinearTable, MqttTable, RoutingTable,
+    TopicTable,
+};
 
 /// Every key published to RabbitMQ.
 const AMQP_KEYS: &[&str] = &[
@@ -238,6 +241,21 @@ fn mqtt_matcher_agrees_with_mosquitto_and_the_spec() {
             *matches,
             "topic {topic:?} filter {filter:?}"
         );
+        // Every spec filter is valid: the unchecked matcher gives the same answers.
+        assert_eq!(
+            mqtt_matches_valid(topic, filter),
+            *matches,
+            "topic {topic:?} filter {filter:?}"
+        );
+    }
+    for (filter, topics) in MQTT {
+        for topic in MQTT_TOPICS {
+            assert_eq!(
+                mqtt_matches_valid(topic, filter),
+                topics.contains(topic),
+                "topic {topic:?} filter {filter:?}"
+            );
+        }
     }
 }
 

@@ -30,13 +30,17 @@ pub const H_EXPIRES_AT: &str = "x-mqtt-expires-at";
 
 /// Swaps `/` and `.`: MQTT topic → AMQP routing key and back (the mapping is its own inverse).
 pub fn swap_separators(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '/' => '.',
-            '.' => '/',
-            c => c,
+    // Byte by byte: `/` and `.` are ASCII, and ASCII bytes never occur inside a multi-byte
+    // UTF-8 sequence, so the result is as valid as the input.
+    let swapped: Vec<u8> = s
+        .bytes()
+        .map(|b| match b {
+            b'/' => b'.',
+            b'.' => b'/',
+            b => b,
         })
-        .collect()
+        .collect();
+    String::from_utf8(swapped).unwrap_or_default()
 }
 
 /// The AMQP routing key of an MQTT topic name.

@@ -166,7 +166,8 @@ impl MqttSession {
                 None => {
                     !r.filter.starts_with("$share/")
                         && (r.qos > 0) == manual
-                        && warren_topic::mqtt_matches(&info.topic, &r.filter)
+                        // Stored filters were validated at SUBSCRIBE.
+                        && warren_topic::mqtt_matches_valid(&info.topic, &r.filter)
                 }
             })
             .filter(|r| !(r.no_local && from_me))

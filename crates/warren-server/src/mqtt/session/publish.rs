@@ -68,11 +68,13 @@ impl MqttSession {
         let Some(channel) = self.channel.clone() else {
             return;
         };
+        // Only a retained message needs the properties again.
+        let retained_props = p.retain.then(|| props.clone());
         let result = channel.basic_publish(
             &self.shared.settings.exchange,
             convert::topic_to_key(&p.topic),
             false,
-            props.clone(),
+            props,
             p.payload.clone(),
         );
         // The store ticket the answer waits for: the message's, the retained record's.
@@ -91,13 +93,13 @@ impl MqttSession {
                 ReasonCode::PayloadFormatInvalid
             }
             Ok(outcome) => {
-                if p.retain {
+                if let Some(properties) = retained_props {
                     let retained = self.shared.retain(
                         &self.vhost,
                         RetainedMessage {
                             topic: p.topic.clone(),
                             qos: p.qos.as_u8(),
-                            properties: props,
+                            properties,
                             payload: p.payload.clone(),
                             expires_at: p
                                 .properties
