@@ -415,6 +415,12 @@ fn wait_port(addr: &str, timeout: Duration) -> bool {
     false
 }
 
+/// Unacknowledged QoS 1/2 messages each broker may have in flight to one MQTT subscriber:
+/// Mosquitto's default (`max_inflight_messages 20`), given to Warren (`[mqtt] prefetch`) and
+/// RabbitMQ (`mqtt.prefetch`, default 10) too, so that the MQTT rows compare the brokers and
+/// not their window sizes.
+const INFLIGHT: u16 = 20;
+
 pub(crate) fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker, String> {
     // Ask for an MQTT listener too; a build without an MQTT front rejects the section, and we
     // start again without it.
@@ -428,7 +434,11 @@ pub(crate) fn start_warren(bin: &Path, work: &Path, pin: bool) -> Result<Broker,
             work.join("warren-data")
         );
         if with_mqtt {
-            cfg.push_str("\n[mqtt]\nlisteners = [\"127.0.0.1:0\"]\n");
+            // The same QoS 1/2 window towards each subscriber as every broker in the run
+            // (Mosquitto's default max_inflight_messages; see INFLIGHT).
+            cfg.push_str(&format!(
+                "\n[mqtt]\nlisteners = [\"127.0.0.1:0\"]\nprefetch = {INFLIGHT}\n"
+            ));
         }
         let path = work.join("warren.toml");
         std::fs::write(&path, cfg).map_err(|e| format!("{path:?}: {e}"))?;
@@ -492,7 +502,8 @@ pub(crate) fn start_rabbitmq(work: &Path, pin: bool) -> Result<Broker, String> {
             "loopback_users = none\nlisteners.tcp.default = 127.0.0.1:{amqp}\n\
              mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\nmqtt.allow_anonymous = true\n\
              mqtt.default_user = guest\nmqtt.default_pass = guest\nmqtt.vhost = /\n\
-             mqtt.exchange = amq.topic\nlog.console = false\nlog.file.level = warning\n"
+             mqtt.exchange = amq.topic\nmqtt.prefetch = {INFLIGHT}\n\
+             log.console = false\nlog.file.level = warning\n"
         ),
     )
     .map_err(|e| e.to_string())?;
@@ -949,7 +960,7 @@ fn render(
             "none (fewer than 2 cores, no `taskset`, or --no-pin): broker and load tool share the cores"
         }
     );
-    let _ = writeln!(s, "- Versions: Warren {rev} (release build), RabbitMQ {rmq_v} (Debian; only the MQTT plugin enabled), Mosquitto {mosq_v} (Debian; default limits: max_inflight_messages 20, max_queued_messages 1000)");
+    let _ = writeln!(s, "- Versions: Warren {rev} (release build), RabbitMQ {rmq_v} (Debian; only the MQTT plugin enabled), Mosquitto {mosq_v} (Debian; default limits: max_inflight_messages 20, max_queued_messages 1000); every broker sends at most {INFLIGHT} unacknowledged QoS 1/2 messages to one MQTT subscriber (Warren `[mqtt] prefetch`, RabbitMQ `mqtt.prefetch`)");
     let _ = writeln!(s, "- Open-files limit (soft/hard) of the harness, raised to the hard limit for every process it starts: {nofile}");
     let _ = writeln!(
         s,
