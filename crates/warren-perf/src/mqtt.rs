@@ -621,24 +621,7 @@ async fn subscribe_loop(
                 other => return Err(unexpected("PUBLISH", &other)),
             }
         }
-        if !stamps.is_empty() {
-            let mut c = checker.lock();
-            for s in &stamps {
-                match s {
-                    Some(s) => {
-                        c.observe(s.stream, s.seq);
-                        shared.count_stream(s.stream);
-                    }
-                    None => c.observe_bad_stamp(),
-                }
-            }
-            drop(c);
-            shared
-                .received
-                .fetch_add(stamps.len() as u64, Ordering::Relaxed);
-            stamps.clear();
-            shared.record_latencies(&mut latencies);
-        }
+        shared.record_received(&checker, &mut stamps, &mut latencies);
         if !out.is_empty() {
             wr.write_all(&out)
                 .await

@@ -91,6 +91,35 @@ impl Shared {
         self.stop.load(Ordering::Relaxed)
     }
 
+    /// Records what one receiver got since its last call: each message's stamp (`None` for a
+    /// body without a valid stamp) goes to its queue's `checker` and the per-stream counts,
+    /// the received total grows, and the latencies are recorded. Clears both batches.
+    pub fn record_received(
+        &self,
+        checker: &Mutex<crate::check::Checker>,
+        stamps: &mut Vec<Option<crate::stamp::Stamp>>,
+        latencies: &mut Vec<u64>,
+    ) {
+        if stamps.is_empty() {
+            return;
+        }
+        let mut c = checker.lock();
+        for s in stamps.iter() {
+            match s {
+                Some(s) => {
+                    c.observe(s.stream, s.seq);
+                    self.count_stream(s.stream);
+                }
+                None => c.observe_bad_stamp(),
+            }
+        }
+        drop(c);
+        self.received
+            .fetch_add(stamps.len() as u64, Ordering::Relaxed);
+        stamps.clear();
+        self.record_latencies(latencies);
+    }
+
     /// Records a batch of latencies (nanoseconds) taken by one receiver.
     pub fn record_latencies(&self, batch: &mut Vec<u64>) {
         if batch.is_empty() {
